@@ -1,1 +1,161 @@
-fn main() {}
+//! The `domaind` binary: parse the command line, load settings, init logging, run a command.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use domaind::http::{parse_names, pattern_response, validate_tenant};
+use domaind::settings::Settings;
+use domaind::startup::{open_store, process_once, Application};
+use domaind::store::Store;
+use domaind::telemetry::{self, LogFormat};
+
+/// Keeps a database of domains enriched with metadata about their homepages.
+#[derive(Debug, Parser)]
+#[command(name = "domaind", version, about)]
+struct Cli {
+    /// Config file (default: ./config.toml when it exists, else built-in defaults).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: pipeline, scheduler and HTTP (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Add pending domains (arguments and/or a file with one per line; `-` reads stdin).
+    Add {
+        /// Hosts or URLs.
+        domains: Vec<String>,
+        /// File with one domain per line (`#` comments and blank lines ignored).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Owning tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Run one processing pass without the HTTP server and print the result as JSON.
+    Process {
+        /// Most domains to process.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+    },
+    /// Print counts by status, read from the database.
+    Status,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let code = match actix_rt::System::new().block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
+    let default = Path::new("config.toml");
+    let path = match path {
+        Some(p) => Some(p),
+        None if default.exists() => Some(default),
+        None => None,
+    };
+    Ok(Settings::load(path)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let settings = load_settings(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+        Command::Migrate => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::Add { domains, file, tenant } => add(settings, domains, file, tenant).await,
+        Command::Process { limit } => {
+            let report = process_once(settings, limit as usize).await?;
+            println!("{}", serde_json::to_string_pretty(&pattern_response(&report))?);
+            Ok(if report.error.is_some() { 1 } else { 0 })
+        }
+        Command::Status => {
+            let store = open_store(&settings).await?;
+            let counts = store.count_by_status().await?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "domains": counts }))?);
+            Ok(0)
+        }
+    }
+}
+
+/// Inserts in chunks so a file of millions of lines is streamed, never held whole.
+async fn add(settings: Settings, args: Vec<String>, file: Option<PathBuf>, tenant: String) -> anyhow::Result<i32> {
+    const CHUNK: usize = 1000;
+    const SHOWN: usize = 100;
+    validate_tenant(&tenant).map_err(|e| anyhow::anyhow!("--tenant {tenant:?}: {e}"))?;
+    if args.is_empty() && file.is_none() {
+        anyhow::bail!("nothing to add: give domains as arguments or --file FILE");
+    }
+    let store = open_store(&settings).await?;
+    let (mut accepted, mut duplicates, mut rejected_count) = (0u64, 0u64, 0u64);
+    let mut rejected_shown = Vec::new();
+    let mut insert = async |chunk: &[String]| -> anyhow::Result<()> {
+        let (names, rejected) = parse_names(chunk.iter().map(String::as_str));
+        let report = store.insert_domains(&tenant, &names).await?;
+        accepted += report.accepted;
+        duplicates += report.duplicates;
+        rejected_count += rejected.len() as u64;
+        rejected_shown.extend(rejected.into_iter().take(SHOWN.saturating_sub(rejected_shown.len())));
+        Ok(())
+    };
+    for chunk in args.chunks(CHUNK) {
+        insert(chunk).await?;
+    }
+    if let Some(path) = file {
+        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?,
+            ))
+        };
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for line in reader.lines() {
+            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            chunk.push(line.to_string());
+            if chunk.len() == CHUNK {
+                insert(&chunk).await?;
+                chunk.clear();
+            }
+        }
+        insert(&chunk).await?;
+    }
+    store.close().await;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "rejected_count": rejected_count,
+            "rejected": rejected_shown,
+        }))?
+    );
+    Ok(if rejected_count > 0 { 1 } else { 0 })
+}

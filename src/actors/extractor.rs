@@ -1,0 +1,154 @@
+//! `Extractor`: takes claimed domains and turns each into an `Outcome` — fetch the homepage
+//! (async), extract on the parser pool, hand the outcome to the DbWriter. Each domain runs as
+//! its own task, so one Extractor has many domains in flight; the Fetcher bounds the total.
+//!
+//! A panic while processing a domain is caught: that attempt is recorded as `internal`, the
+//! Extractor reports `Crashed` to itself and stops, and `actix::Supervisor` restarts it with
+//! the same address (queued messages are kept), after a backoff that grows with its restarts.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+use futures_util::FutureExt;
+
+use super::db_writer::{DbWriter, Record};
+use super::parser_pool::{panic_message, ParserPool};
+use super::state::ServiceState;
+use crate::faults::{self, Stage};
+use crate::fetch::HttpClient;
+use crate::model::{ClaimedDomain, ErrorKind, Outcome, OutcomeKind};
+
+/// Process one claimed domain.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Extract(pub ClaimedDomain);
+
+/// A domain's task panicked; the actor restarts (notification to self).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Crashed(pub String);
+
+/// One extractor actor of the pool.
+pub struct Extractor {
+    name: String,
+    client: HttpClient,
+    parsers: ParserPool,
+    writer: Addr<DbWriter>,
+    state: Arc<ServiceState>,
+}
+
+impl Extractor {
+    /// Extractor number `index` of the pool.
+    pub fn new(
+        index: usize,
+        client: HttpClient,
+        parsers: ParserPool,
+        writer: Addr<DbWriter>,
+        state: Arc<ServiceState>,
+    ) -> Extractor {
+        Extractor { name: format!("extractor-{index}"), client, parsers, writer, state }
+    }
+}
+
+impl Actor for Extractor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let restarts = self.state.restarts(&self.name);
+        if restarts > 0 {
+            // Back off before taking new work again, longer the more often this actor crashed.
+            let backoff = Duration::from_millis(50u64.saturating_mul(1 << restarts.min(6)));
+            ctx.wait(actix::fut::wrap_future(tokio::time::sleep(backoff)));
+        }
+        self.state.started(&self.name);
+    }
+}
+
+impl Supervised for Extractor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        tracing::info!(actor = %self.name, "restarting");
+    }
+}
+
+impl Handler<Extract> for Extractor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Extract, ctx: &mut Context<Self>) {
+        let claimed = msg.0;
+        let client = self.client.clone();
+        let parsers = self.parsers.clone();
+        let writer = self.writer.clone();
+        let me = ctx.address();
+        let span = tracing::info_span!("domain", domain = %claimed.domain, domain_id = claimed.id, attempt = claimed.attempts);
+        // Detached from the actor: a restart of this actor must not cancel other domains in flight.
+        actix_rt::spawn(tracing::Instrument::instrument(
+            async move {
+                let started_at = Utc::now();
+                let attempt = AssertUnwindSafe(attempt(claimed.clone(), client, parsers)).catch_unwind().await;
+                let outcome = attempt.unwrap_or_else(|panic| {
+                    let message = panic_message(panic.as_ref());
+                    me.do_send(Crashed(format!("{}: {message}", claimed.domain)));
+                    Outcome {
+                        claimed,
+                        kind: OutcomeKind::Failed { kind: ErrorKind::Internal, message: format!("worker panicked: {message}") },
+                        started_at,
+                        finished_at: Utc::now(),
+                        http_status: None,
+                    }
+                });
+                if let Err(e) = writer.send(Record(outcome)).await {
+                    // Only possible when the writer is gone (shutdown); the lease brings the row back.
+                    tracing::error!(error = %e, "cannot hand the outcome to the writer");
+                }
+            },
+            span,
+        ));
+    }
+}
+
+impl Handler<Crashed> for Extractor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Crashed, ctx: &mut Context<Self>) {
+        self.state.record_restart(&self.name, &msg.0);
+        ctx.stop();
+    }
+}
+
+/// One attempt at a claimed domain: fetch, then extract on the parser pool.
+async fn attempt(claimed: ClaimedDomain, client: HttpClient, parsers: ParserPool) -> Outcome {
+    let started_at = Utc::now();
+    faults::check(&claimed.domain, Stage::Async);
+    let (kind, http_status) = match client.fetch_homepage(&claimed.domain).await {
+        Err(e) => {
+            tracing::debug!(error_kind = %e.kind, message = %e.message, "attempt failed");
+            (OutcomeKind::Failed { kind: e.kind, message: e.message }, e.http_status)
+        }
+        Ok(page) => {
+            let status = page.status;
+            let body_len = page.body.len() as u64;
+            match parsers.parse(&claimed.domain, page.body, page.final_url.clone(), page.content_type.clone()).await {
+                Err(e) => (OutcomeKind::Failed { kind: ErrorKind::Internal, message: e.to_string() }, Some(status)),
+                Ok(mut meta) => {
+                    meta.url = Some(page.url);
+                    meta.final_url = Some(page.final_url.to_string());
+                    meta.redirects = page.redirects;
+                    meta.status_code = Some(status);
+                    meta.content_type = page.content_type;
+                    meta.bytes = Some(body_len);
+                    meta.response_ms = Some(page.response_ms);
+                    meta.fetched_at = Some(page.fetched_at);
+                    meta.server = page.server;
+                    meta.x_powered_by = page.x_powered_by;
+                    meta.etag = page.etag;
+                    meta.last_modified = page.last_modified;
+                    (OutcomeKind::Completed(Box::new(meta)), Some(status))
+                }
+            }
+        }
+    };
+    Outcome { claimed, kind, started_at, finished_at: Utc::now(), http_status }
+}

@@ -1,0 +1,18 @@
+//! The actor pipeline: Supervisor → DbWriter, Extractors (+ parser threads), Fetcher, Scheduler.
+//! Actors stay thin; the logic they drive lives in `store`, `fetch` and `extract`.
+
+mod db_writer;
+mod extractor;
+mod fetcher;
+mod parser_pool;
+mod scheduler;
+mod state;
+mod supervisor;
+
+pub use db_writer::{BatchWritten, DbWriter, Flush, Record, SetFetcher};
+pub use extractor::{Crashed, Extract, Extractor};
+pub use fetcher::{DrainReport, EndDrains, Fetcher, InFlight, ProcessedDomain, StopClaiming, Tick};
+pub use parser_pool::{panic_message as panic_text, ParseFailed, ParserPool};
+pub use scheduler::{Scheduler, StopScheduling};
+pub use state::{ActorSnapshot, ServiceState, StopReason};
+pub use supervisor::{start_pipeline, Pipeline, Shutdown, Supervisor};

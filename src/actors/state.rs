@@ -1,0 +1,201 @@
+//! `ServiceState`: what the running service knows about itself, shared by actors, parser
+//! threads and HTTP handlers — instance id, per-actor restarts and last failure, restart
+//! intensity, and the draining/escalated flags readiness reports.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// Why the service is stopping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// SIGTERM/SIGINT or an explicit request: exit 0 after a graceful shutdown.
+    Requested,
+    /// Restart intensity exceeded: exit non-zero so the process manager restarts us.
+    Escalated(String),
+}
+
+/// One actor's (or actor group's) health, as shown by `/api/v1/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActorSnapshot {
+    /// Actor name (`db_writer`, `extractor-3`, `parser`, ...).
+    pub name: String,
+    /// `running` or `stopped`.
+    pub state: String,
+    /// Restarts since the service started.
+    pub restarts: u64,
+    /// The latest failure's message.
+    pub last_failure: Option<String>,
+    /// When it last failed.
+    pub last_failure_at: Option<DateTime<Utc>>,
+    /// When it last (re)started.
+    pub started_at: DateTime<Utc>,
+    /// Seconds since it last (re)started.
+    pub uptime_secs: i64,
+}
+
+#[derive(Debug)]
+struct Actors {
+    by_name: BTreeMap<String, ActorSnapshot>,
+    recent_restarts: VecDeque<Instant>,
+}
+
+/// Shared, thread-safe service state.
+#[derive(Debug)]
+pub struct ServiceState {
+    /// This process's instance id (unique per start).
+    pub instance: String,
+    /// When the service started.
+    pub started_at: DateTime<Utc>,
+    actors: Mutex<Actors>,
+    draining: AtomicBool,
+    escalated: AtomicBool,
+    fenced_writes_lost: AtomicU64,
+    max_restarts: u32,
+    within: Duration,
+    stop_tx: mpsc::UnboundedSender<StopReason>,
+}
+
+impl ServiceState {
+    /// Creates the state and the receiver on which stop requests arrive.
+    pub fn new(max_restarts: u32, within: Duration) -> (ServiceState, mpsc::UnboundedReceiver<StopReason>) {
+        let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
+        let nanos = Utc::now().timestamp_subsec_nanos();
+        let state = ServiceState {
+            instance: format!("{}-{}-{:05x}", host.trim(), std::process::id(), nanos & 0xfffff),
+            started_at: Utc::now(),
+            actors: Mutex::new(Actors { by_name: BTreeMap::new(), recent_restarts: VecDeque::new() }),
+            draining: AtomicBool::new(false),
+            escalated: AtomicBool::new(false),
+            fenced_writes_lost: AtomicU64::new(0),
+            max_restarts,
+            within,
+            stop_tx,
+        };
+        (state, stop_rx)
+    }
+
+    fn actors(&self) -> std::sync::MutexGuard<'_, Actors> {
+        // A panic while holding this lock cannot leave it inconsistent (plain counters).
+        self.actors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks an actor as (re)started.
+    pub fn started(&self, name: &str) {
+        let now = Utc::now();
+        let mut actors = self.actors();
+        let entry = actors.by_name.entry(name.to_string()).or_insert_with(|| ActorSnapshot {
+            name: name.to_string(),
+            state: "running".into(),
+            restarts: 0,
+            last_failure: None,
+            last_failure_at: None,
+            started_at: now,
+            uptime_secs: 0,
+        });
+        entry.state = "running".into();
+        entry.started_at = now;
+    }
+
+    /// Marks an actor as stopped (clean stop, not a failure).
+    pub fn stopped(&self, name: &str) {
+        if let Some(a) = self.actors().by_name.get_mut(name) {
+            a.state = "stopped".into();
+        }
+    }
+
+    /// Records a crash and the restart that follows; escalates when restart intensity is
+    /// exceeded (`max_restarts` within `within`). Returns the actor's restart count.
+    pub fn record_restart(&self, name: &str, failure: &str) -> u64 {
+        let now = Instant::now();
+        let (restarts, exceeded) = {
+            let mut actors = self.actors();
+            actors.recent_restarts.push_back(now);
+            while actors.recent_restarts.front().is_some_and(|t| now.duration_since(*t) > self.within) {
+                actors.recent_restarts.pop_front();
+            }
+            let exceeded = actors.recent_restarts.len() > self.max_restarts as usize;
+            let entry = actors.by_name.entry(name.to_string()).or_insert_with(|| ActorSnapshot {
+                name: name.to_string(),
+                state: "running".into(),
+                restarts: 0,
+                last_failure: None,
+                last_failure_at: None,
+                started_at: Utc::now(),
+                uptime_secs: 0,
+            });
+            entry.restarts += 1;
+            entry.last_failure = Some(failure.chars().take(500).collect());
+            entry.last_failure_at = Some(Utc::now());
+            (entry.restarts, exceeded)
+        };
+        tracing::error!(actor = name, restarts, failure, "actor crashed; restarting");
+        if exceeded {
+            self.escalate(format!(
+                "more than {} restarts within {}s (last: {name}: {failure})",
+                self.max_restarts,
+                self.within.as_secs()
+            ));
+        }
+        restarts
+    }
+
+    /// Gives up: readiness turns 503 and the service stops with a non-zero exit code.
+    pub fn escalate(&self, why: String) {
+        if !self.escalated.swap(true, Ordering::SeqCst) {
+            tracing::error!(reason = %why, "supervisor escalation: shutting down with a failure exit code");
+            let _ = self.stop_tx.send(StopReason::Escalated(why));
+        }
+    }
+
+    /// Asks the service to stop gracefully (as SIGTERM does).
+    pub fn request_stop(&self) {
+        let _ = self.stop_tx.send(StopReason::Requested);
+    }
+
+    /// Enters draining: readiness turns 503, no new work is claimed.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// True once the supervisor gave up.
+    pub fn is_escalated(&self) -> bool {
+        self.escalated.load(Ordering::SeqCst)
+    }
+
+    /// Counts result writes refused by fencing.
+    pub fn add_fenced_writes_lost(&self, n: u64) {
+        self.fenced_writes_lost.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Result writes refused by fencing so far.
+    pub fn fenced_writes_lost(&self) -> u64 {
+        self.fenced_writes_lost.load(Ordering::Relaxed)
+    }
+
+    /// Every actor's health, with uptimes computed now.
+    pub fn snapshot(&self) -> Vec<ActorSnapshot> {
+        let now = Utc::now();
+        self.actors()
+            .by_name
+            .values()
+            .map(|a| ActorSnapshot { uptime_secs: (now - a.started_at).num_seconds(), ..a.clone() })
+            .collect()
+    }
+
+    /// Total restarts of actors whose name starts with `prefix`.
+    pub fn restarts(&self, prefix: &str) -> u64 {
+        self.actors().by_name.values().filter(|a| a.name.starts_with(prefix)).map(|a| a.restarts).sum()
+    }
+}

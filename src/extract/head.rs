@@ -1,0 +1,162 @@
+//! Reads the facts of a (bounded) DOM: `<meta>` tags, `<link>` tags, `<base>`, `<html lang>`,
+//! the first `<title>` that is not inside `<svg>`, and the first `<h1>`.
+
+use std::collections::BTreeMap;
+
+use scraper::{ElementRef, Html, Node};
+
+use super::text::clean;
+
+/// At most this many distinct meta keys and links are kept (hostile pages can repeat them).
+const MAX_META_KEYS: usize = 512;
+const MAX_LINKS: usize = 256;
+/// Text collected from one element stops growing past this many bytes.
+const MAX_TEXT_BYTES: usize = 16 * 1024;
+const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// One `<link>` element with an `href`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Link {
+    /// `rel`, lowercased and whitespace-collapsed.
+    pub rel: String,
+    /// `href` as parsed (not yet absolute).
+    pub href: String,
+    /// `sizes`, cleaned.
+    pub sizes: Option<String>,
+    /// `type`, cleaned and lowercased.
+    pub mime_type: Option<String>,
+}
+
+impl Link {
+    /// True when the space-separated `rel` contains `token`.
+    pub fn has_rel(&self, token: &str) -> bool {
+        self.rel.split(' ').any(|t| t == token)
+    }
+}
+
+/// What the DOM says, before fallbacks are applied.
+#[derive(Debug, Default)]
+pub(super) struct DomFacts {
+    /// Meta values by lowercased `property`/`name`/`itemprop`/`http-equiv` key; first non-empty wins.
+    pub meta: BTreeMap<String, String>,
+    /// Every `<link href>` in document order.
+    pub links: Vec<Link>,
+    /// The first `<base href>`.
+    pub base_href: Option<String>,
+    /// `<html lang>` (or `xml:lang`).
+    pub html_lang: Option<String>,
+    /// The first non-empty `<title>` in the HTML namespace.
+    pub title: Option<String>,
+    /// The text of the first non-empty `<h1>`.
+    pub h1: Option<String>,
+}
+
+impl DomFacts {
+    /// The meta value for the first of `keys` that is present.
+    pub fn meta_any(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| self.meta.get(*k)).map(String::as_str)
+    }
+}
+
+/// Parses `src` (already bounded in size and nesting) and reads its facts.
+pub(super) fn read(src: &str) -> DomFacts {
+    let html = Html::parse_document(src);
+    let mut facts = DomFacts::default();
+    for node in html.tree.root().descendants().filter_map(ElementRef::wrap) {
+        let el = node.value();
+        if &*el.name.ns != HTML_NS {
+            continue;
+        }
+        match el.name() {
+            "meta" => read_meta(&mut facts.meta, el),
+            "link" if facts.links.len() < MAX_LINKS => facts.links.extend(read_link(el)),
+            "base" if facts.base_href.is_none() => facts.base_href = el.attr("href").map(str::to_owned),
+            "html" if facts.html_lang.is_none() => {
+                facts.html_lang = el.attr("lang").or_else(|| el.attr("xml:lang")).and_then(clean);
+            }
+            "title" if facts.title.is_none() => facts.title = clean(&element_text(node)),
+            "h1" if facts.h1.is_none() => facts.h1 = clean(&element_text(node)),
+            _ => {}
+        }
+    }
+    facts
+}
+
+/// Parses a fragment (e.g. one `<h1>...</h1>` cut from the body) and returns its first `<h1>` text.
+pub(super) fn first_h1(fragment: &str) -> Option<String> {
+    let html = Html::parse_fragment(fragment);
+    let h1 = html
+        .tree
+        .root()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .find(|e| e.value().name() == "h1")?;
+    clean(&element_text(h1))
+}
+
+fn read_meta(meta: &mut BTreeMap<String, String>, el: &scraper::node::Element) {
+    let Some(value) = el.attr("content").or_else(|| el.attr("value")).and_then(clean) else {
+        return;
+    };
+    for attr in ["property", "name", "itemprop"] {
+        if let Some(key) = el.attr(attr) {
+            insert_first(meta, key.trim().to_ascii_lowercase(), &value);
+        }
+    }
+    if let Some(key) = el.attr("http-equiv") {
+        insert_first(meta, format!("http-equiv:{}", key.trim().to_ascii_lowercase()), &value);
+    }
+}
+
+fn insert_first(meta: &mut BTreeMap<String, String>, key: String, value: &str) {
+    if !key.is_empty() && meta.len() < MAX_META_KEYS && !meta.contains_key(&key) {
+        meta.insert(key, value.to_owned());
+    }
+}
+
+fn read_link(el: &scraper::node::Element) -> Option<Link> {
+    let href = el.attr("href")?.trim();
+    if href.is_empty() {
+        return None;
+    }
+    Some(Link {
+        rel: el.attr("rel").and_then(clean).unwrap_or_default().to_ascii_lowercase(),
+        href: href.to_owned(),
+        sizes: el.attr("sizes").and_then(clean),
+        mime_type: el.attr("type").and_then(clean).map(|t| t.to_ascii_lowercase()),
+    })
+}
+
+/// The visible text of `node`: text nodes outside `<script>`/`<style>`, `<br>` as a space, and
+/// image `alt` text when there is no other text (a logo image inside `<h1>`).
+fn element_text(node: ElementRef<'_>) -> String {
+    let mut text = String::new();
+    let mut alt = String::new();
+    for child in node.descendants().skip(1) {
+        if text.len() > MAX_TEXT_BYTES {
+            break;
+        }
+        match child.value() {
+            Node::Text(t) => {
+                let hidden = child
+                    .parent()
+                    .and_then(|p| p.value().as_element())
+                    .is_some_and(|p| matches!(p.name(), "script" | "style"));
+                if !hidden {
+                    text.push_str(t);
+                }
+            }
+            Node::Element(e) if e.name() == "br" => text.push(' '),
+            Node::Element(e) if e.name() == "img" && alt.len() < MAX_TEXT_BYTES => {
+                alt.push(' ');
+                alt.push_str(e.attr("alt").unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    if text.trim().is_empty() {
+        alt
+    } else {
+        text
+    }
+}

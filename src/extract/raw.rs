@@ -1,0 +1,174 @@
+//! One linear pass over the whole decoded page with the tag scanner (no DOM): where the head
+//! ends, the JSON-LD scripts, candidate profile links and the first body `<h1>`; plus the
+//! bounds applied before anything reaches the tree builder.
+
+use super::jsonld::MAX_BLOCKS;
+use super::scan::tags;
+use super::urls::may_be_profile;
+
+/// Without a `</head>`, the DOM is built from this much of the page; a body `<h1>` must start
+/// within this many bytes after the head.
+pub(super) const PREFIX_BYTES: usize = 256 * 1024;
+/// At most this much of the first body `<h1>` is parsed.
+const MAX_H1_BYTES: usize = 64 * 1024;
+/// Profile link candidates kept (the final list holds at most 20).
+const MAX_PROFILE_CANDIDATES: usize = 64;
+/// The tree builder never sees nesting deeper than this...
+const MAX_DEPTH: usize = 256;
+/// ...nor more tags than this, nor a tag with more attributes than this (its duplicate-attribute
+/// check is quadratic).
+const MAX_TAGS: usize = 50_000;
+const MAX_ATTRS: usize = 256;
+
+/// Elements that never nest: void elements, those whose end tag is optional, and raw-text ones.
+const NOT_NESTING: [&str; 35] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
+    "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "tbody", "thead",
+    "tfoot", "colgroup", "caption", "html", "head", "body",
+];
+
+/// What the raw pass found.
+#[derive(Debug, Default)]
+pub(super) struct RawFacts<'a> {
+    /// Offset where the head ends: just past `</head>`, or at `<body>`.
+    pub head_end: Option<usize>,
+    /// Bodies of the first [`MAX_BLOCKS`] `application/ld+json` scripts, anywhere in the page.
+    pub ld_json: Vec<&'a str>,
+    /// `(raw href, has rel=me)` of `<a>`/`<link>` that may be profile links.
+    pub profile_links: Vec<(String, bool)>,
+    /// The first `<h1>...</h1>` after the head, cut to a bounded size.
+    pub body_h1: Option<&'a str>,
+}
+
+/// Scans `doc` once.
+pub(super) fn scan(doc: &str) -> RawFacts<'_> {
+    let mut facts = RawFacts::default();
+    let mut h1_start = None;
+    for tag in tags(doc.as_bytes()) {
+        if tag.is_end {
+            if tag.is("head") && facts.head_end.is_none() {
+                facts.head_end = Some(tag.end);
+            } else if let (true, Some(start), None) = (tag.is("h1"), h1_start, facts.body_h1) {
+                facts.body_h1 = Some(bounded_slice(doc, start, tag.end));
+            }
+            continue;
+        }
+        if tag.is("body") && facts.head_end.is_none() {
+            facts.head_end = Some(tag.start);
+        } else if tag.is("script") && facts.ld_json.len() < MAX_BLOCKS {
+            let is_ld = tag
+                .attr("type")
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"application/ld+json"));
+            if let Some(range) = tag.content.clone().filter(|_| is_ld) {
+                facts.ld_json.push(doc.get(range).unwrap_or_default());
+            }
+        } else if (tag.is("a") || tag.is("link")) && facts.profile_links.len() < MAX_PROFILE_CANDIDATES {
+            let rel_me = tag
+                .attr("rel")
+                .is_some_and(|r| r.split(u8::is_ascii_whitespace).any(|t| t.eq_ignore_ascii_case(b"me")));
+            if let Some(href) = tag
+                .attr("href")
+                .filter(|h| rel_me || (tag.is("a") && may_be_profile(h)))
+            {
+                facts
+                    .profile_links
+                    .push((String::from_utf8_lossy(href).into_owned(), rel_me));
+            }
+        } else if tag.is("h1") && h1_start.is_none() {
+            let after_head = facts
+                .head_end
+                .is_some_and(|end| tag.start >= end && tag.start - end < PREFIX_BYTES);
+            h1_start = after_head.then_some(tag.start);
+        }
+    }
+    if let (Some(start), None) = (h1_start, facts.body_h1) {
+        facts.body_h1 = Some(bounded_slice(doc, start, doc.len()));
+    }
+    facts
+}
+
+/// The longest prefix of `src` that is cheap for the tree builder (see the bounds above).
+pub(super) fn safe_prefix(src: &str) -> &str {
+    let mut depth = 0usize;
+    for (count, tag) in tags(src.as_bytes()).enumerate() {
+        if count >= MAX_TAGS || tag.attr_count > MAX_ATTRS {
+            return &src[..tag.start];
+        }
+        if tag.self_closing || tag.content.is_some() || NOT_NESTING.iter().any(|n| tag.is(n)) {
+            continue;
+        }
+        if tag.is_end {
+            depth = depth.saturating_sub(1);
+        } else {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return &src[..tag.start];
+            }
+        }
+    }
+    src
+}
+
+/// `doc[start..end]`, at most [`MAX_H1_BYTES`] long, cut on a char boundary.
+fn bounded_slice(doc: &str, start: usize, end: usize) -> &str {
+    floor_prefix(doc.get(start..end).unwrap_or_default(), MAX_H1_BYTES)
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+pub(super) fn floor_prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_head_end_ld_json_and_profile_links() {
+        let doc = concat!(
+            "<html><head><script>var s='</head>'</script><title>T</title></head><body>",
+            "<script type=' Application/LD+JSON '>{\"a\":1}</script><script>x</script>",
+            "<a href=\"https://twitter.com/acme\">t</a><a href=/about>a</a><link rel='me authn' href='https://m.social/@a'>",
+            "<h1>Big <b>news</b></h1></body>"
+        );
+        let facts = scan(doc);
+        assert_eq!(
+            facts.head_end.map(|e| &doc[..e]),
+            Some("<html><head><script>var s='</head>'</script><title>T</title></head>")
+        );
+        assert_eq!(facts.ld_json, ["{\"a\":1}"]);
+        assert_eq!(
+            facts.profile_links,
+            [
+                ("https://twitter.com/acme".to_owned(), false),
+                ("https://m.social/@a".to_owned(), true)
+            ]
+        );
+        assert_eq!(facts.body_h1, Some("<h1>Big <b>news</b></h1>"));
+    }
+
+    #[test]
+    fn body_start_ends_the_head_and_unclosed_h1_is_bounded() {
+        let doc = format!("<head><title>x</title><body><h1>{}", "é".repeat(MAX_H1_BYTES));
+        let facts = scan(&doc);
+        assert_eq!(facts.head_end, doc.find("<body>"));
+        assert!(facts
+            .body_h1
+            .is_some_and(|h| h.len() <= MAX_H1_BYTES && h.starts_with("<h1>")));
+    }
+
+    #[test]
+    fn safe_prefix_stops_at_deep_nesting_and_attribute_floods() {
+        let deep = "<div>".repeat(1000);
+        assert_eq!(safe_prefix(&deep).len(), 5 * MAX_DEPTH);
+        let flat = "<p>x<li>y<br><svg><path/></svg>".repeat(1000);
+        assert_eq!(safe_prefix(&flat).len(), flat.len());
+        let attrs: String = (0..1000).map(|i| format!(" a{i}=1")).collect();
+        let flood = format!("<title>ok</title><meta{attrs}>");
+        assert_eq!(safe_prefix(&flood), "<title>ok</title>");
+    }
+}

@@ -1,0 +1,41 @@
+//! Test-only fault injection, compiled only with the `fault-injection` feature: tests register
+//! a domain name and a stage, and the worker handling that domain panics there. Without the
+//! feature every hook is an empty inline function.
+
+/// Where an injected panic fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// In the Extractor's async path, before fetching.
+    Async,
+    /// In a parser thread, before extracting.
+    Parser,
+}
+
+#[cfg(feature = "fault-injection")]
+mod imp {
+    use super::Stage;
+    use std::sync::Mutex;
+
+    static FAULTS: Mutex<Vec<(String, Stage)>> = Mutex::new(Vec::new());
+
+    /// Makes every attempt at `domain` panic at `stage`.
+    pub fn panic_on(domain: &str, stage: Stage) {
+        FAULTS.lock().unwrap_or_else(|e| e.into_inner()).push((domain.to_string(), stage));
+    }
+
+    /// Panics when a fault is registered for this domain and stage.
+    pub fn check(domain: &str, stage: Stage) {
+        let hit = FAULTS.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(d, s)| d == domain && *s == stage);
+        if hit {
+            panic!("injected fault for {domain} at {stage:?}");
+        }
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+pub use imp::{check, panic_on};
+
+/// Without the feature, hooks do nothing.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn check(_domain: &str, _stage: Stage) {}

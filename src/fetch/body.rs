@@ -1,0 +1,92 @@
+//! Reading a response body under the size cap, and deciding whether it is HTML.
+
+use reqwest::Response;
+
+use crate::model::ErrorKind;
+
+use super::error::{classify, FetchError};
+
+/// Whether a `Content-Type` value names HTML (`text/html`, `application/xhtml+xml`).
+pub(crate) fn is_html_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/html") || essence.eq_ignore_ascii_case("application/xhtml+xml")
+}
+
+/// Whether a body without `Content-Type` looks like markup: `<` after whitespace and a BOM.
+pub(crate) fn looks_like_html(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// Reads the (decompressed) body, failing with `TooLarge` as soon as it exceeds `max_bytes`
+/// and with `NotHtml` when the content type (or, without one, the body) is not HTML.
+pub(crate) async fn read_html_body(
+    mut response: Response,
+    content_type: Option<&str>,
+    max_bytes: u64,
+) -> Result<Vec<u8>, FetchError> {
+    let url = response.url().clone();
+    if let Some(ct) = content_type {
+        if !is_html_content_type(ct) {
+            return Err(FetchError::new(
+                ErrorKind::NotHtml,
+                format!("content type `{ct}` is not HTML ({url})"),
+            ));
+        }
+    }
+    // reqwest drops Content-Length when it decompresses, so this only sees plain bodies.
+    if let Some(declared) = response.content_length() {
+        if declared > max_bytes {
+            return Err(too_large(format!("Content-Length {declared}"), max_bytes, &url));
+        }
+    }
+    let capacity = response.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &url))? {
+        let total = (body.len() as u64).saturating_add(chunk.len() as u64);
+        if total > max_bytes {
+            return Err(too_large("the body".to_string(), max_bytes, &url));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if content_type.is_none() && !looks_like_html(&body) {
+        return Err(FetchError::new(
+            ErrorKind::NotHtml,
+            format!("no Content-Type and the body does not start with `<` ({url})"),
+        ));
+    }
+    Ok(body)
+}
+
+fn too_large(what: String, max_bytes: u64, url: &url::Url) -> FetchError {
+    FetchError::new(
+        ErrorKind::TooLarge,
+        format!("{what} exceeds the {max_bytes}-byte cap ({url})"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_content_types_are_recognised() {
+        assert!(is_html_content_type("text/html"));
+        assert!(is_html_content_type("Text/HTML; charset=utf-8"));
+        assert!(is_html_content_type(" application/xhtml+xml ;charset=iso-8859-1"));
+        assert!(!is_html_content_type("application/pdf"));
+        assert!(!is_html_content_type("text/plain"));
+        assert!(!is_html_content_type("text/htmlx"));
+        assert!(!is_html_content_type(""));
+    }
+
+    #[test]
+    fn untyped_bodies_are_html_when_they_start_with_a_tag() {
+        assert!(looks_like_html(b"<!doctype html>"));
+        assert!(looks_like_html(b" \r\n\t<html>"));
+        assert!(looks_like_html(b"\xEF\xBB\xBF  <html>"));
+        assert!(!looks_like_html(b"%PDF-1.7"));
+        assert!(!looks_like_html(b"hello <b>"));
+        assert!(!looks_like_html(b""));
+    }
+}

@@ -1,0 +1,64 @@
+//! `GET /api/v3/dev/process-pending-domains?limit=5`: the Python pattern's diagnostic endpoint.
+//! Runs one drain now, waits for it, and answers in the pattern's exact shape.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::routes::AppState;
+use crate::actors::{DrainReport, Tick};
+
+/// Query of the dev endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevQuery {
+    /// Most domains to process (default 5, at most `http.max_dev_limit`).
+    pub limit: Option<i64>,
+}
+
+/// The pattern's response body for a drain.
+pub fn pattern_response(report: &DrainReport) -> serde_json::Value {
+    json!({
+        "message": format!(
+            "Processed {} domains: {} successful, {} failed",
+            report.processed, report.successful, report.failed
+        ),
+        "results": {
+            "processed": report.processed,
+            "successful": report.successful,
+            "failed": report.failed,
+            "domains": report.domains,
+        }
+    })
+}
+
+/// Runs one processing pass now and reports it.
+#[get("/api/v3/dev/process-pending-domains")]
+pub async fn process_pending_domains(
+    app: web::Data<AppState>,
+    query: web::Query<DevQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let max = app.settings.http.max_dev_limit as i64;
+    let limit = query.limit.unwrap_or(5);
+    if limit < 1 {
+        return Err(ApiError::BadRequest(format!("limit must be at least 1, got {limit}")));
+    }
+    if limit > max {
+        return Err(ApiError::BadRequest(format!("limit {limit} exceeds the maximum of {max} (http.max_dev_limit)")));
+    }
+    if app.state.is_draining() {
+        return Err(ApiError::Unavailable("the service is shutting down".into()));
+    }
+    let report = app
+        .fetcher
+        .send(Tick { limit: limit as usize, list_domains: true })
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the pipeline is not running: {e}")))?;
+    if let Some(error) = &report.error {
+        if report.processed == 0 {
+            return Err(ApiError::Unavailable(error.clone()));
+        }
+    }
+    Ok(HttpResponse::Ok().json(pattern_response(&report)))
+}

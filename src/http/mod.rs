@@ -1,0 +1,16 @@
+//! The actix-web front: health, the Python pattern's dev endpoint, the domains API and status.
+//! Every error is a JSON body `{"error": kind, "message": text}` with a 4xx/5xx status.
+
+mod auth;
+mod dev;
+mod domains;
+mod error;
+mod health;
+mod routes;
+mod status;
+
+pub use auth::require_token;
+pub use dev::pattern_response;
+pub use domains::{parse_names, validate_tenant, Rejected};
+pub use error::ApiError;
+pub use routes::{configure, AppState};

@@ -1,0 +1,37 @@
+//! The route table and shared state: one function registers every route, so the server and
+//! the tests serve exactly the same thing.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use actix_web::web;
+
+use super::{dev, domains, error, health, status};
+use crate::actors::{Fetcher, ServiceState};
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// What handlers share.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Runs drains on demand.
+    pub fetcher: Addr<Fetcher>,
+    /// Health, restarts, instance id.
+    pub state: Arc<ServiceState>,
+    /// Effective settings.
+    pub settings: Arc<Settings>,
+}
+
+/// Registers every route, the JSON error handlers and the 404 fallback.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(error::json_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(health::live)
+        .service(health::ready)
+        .service(dev::process_pending_domains)
+        .service(domains::add_domains)
+        .service(status::status)
+        .default_service(web::to(error::not_found));
+}

@@ -1,0 +1,635 @@
+//! Configuration: `config.toml` plus `DOMAIND_<SECTION>__<KEY>` environment overrides, one
+//! struct per component, validated so a bad value fails at start naming the key, value and why.
+//!
+//! Precedence: built-in defaults < config file < environment. Only scalar keys can be
+//! overridden from the environment, and never `fetch.resolve_override` or
+//! `fetch.allow_private` (they weaken the SSRF guard, so they must be written in a file).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path given.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid TOML / has a wrong type.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// A key has a value outside its allowed range.
+    #[error("invalid configuration: `{key}` = {value}: {why}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// Why it is refused.
+        why: String,
+    },
+}
+
+/// All of domaind's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[http]`
+    pub http: HttpSettings,
+    /// `[pipeline]`
+    pub pipeline: PipelineSettings,
+    /// `[writer]`
+    pub writer: WriterSettings,
+    /// `[fetch]`
+    pub fetch: FetchSettings,
+    /// `[retry]`
+    pub retry: RetrySettings,
+    /// `[supervisor]`
+    pub supervisor: SupervisorSettings,
+    /// `[scheduler]`
+    pub scheduler: SchedulerSettings,
+}
+
+/// `[database]`: where rows live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`.
+    pub url: String,
+    /// Pool size (SQLite uses one writer regardless).
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection before reporting the database unavailable.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: "sqlite://domaind.db?mode=rwc".into(), max_connections: 8, acquire_timeout_ms: 5000 }
+    }
+}
+
+/// `[http]`: the diagnostics/API server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Listen address; port 0 picks a free port.
+    pub bind: String,
+    /// Bearer token for `/api/`; empty means no auth (loopback binds only).
+    pub token: String,
+    /// Largest `limit` accepted by the dev endpoint.
+    pub max_dev_limit: u32,
+    /// Largest number of domains in one `POST /api/v1/domains`.
+    pub max_domains_per_request: usize,
+    /// Largest JSON body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// actix-web worker threads.
+    pub workers: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            token: String::new(),
+            max_dev_limit: 1000,
+            max_domains_per_request: 10_000,
+            max_body_bytes: 2 * 1024 * 1024,
+            workers: 2,
+        }
+    }
+}
+
+/// `[pipeline]`: how much work is in flight.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineSettings {
+    /// Domains in flight per instance (claimed, not yet written).
+    pub concurrency: usize,
+    /// Extractor actors sharing that concurrency.
+    pub extractors: usize,
+    /// Parser threads (0 = number of cores).
+    pub parsers: usize,
+    /// Largest claim statement.
+    pub claim_batch: usize,
+    /// Lease length; renewed every third of it while a domain is in flight.
+    pub lease_secs: u64,
+    /// On shutdown, how long in-flight domains may take to finish before their leases are released.
+    pub shutdown_grace_secs: u64,
+    /// Interval of the built-in lease reaper.
+    pub reaper_interval_secs: u64,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            extractors: 8,
+            parsers: 0,
+            claim_batch: 100,
+            lease_secs: 30,
+            shutdown_grace_secs: 10,
+            reaper_interval_secs: 15,
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// Parser threads to start.
+    pub fn parser_threads(&self) -> usize {
+        if self.parsers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        } else {
+            self.parsers
+        }
+    }
+
+    /// The lease as a duration.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+}
+
+/// `[writer]`: result batching.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterSettings {
+    /// Flush when this many outcomes are buffered.
+    pub batch_size: usize,
+    /// Flush at least this often while outcomes are buffered.
+    pub flush_ms: u64,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self { batch_size: 200, flush_ms: 50 }
+    }
+}
+
+/// Where an overridden name connects: one address for every scheme, or one per scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OverrideTarget {
+    /// Every scheme connects here.
+    All(SocketAddr),
+    /// Per-scheme addresses; a missing scheme is refused (connection error).
+    PerScheme {
+        /// Address for `http://`.
+        http: Option<SocketAddr>,
+        /// Address for `https://`.
+        https: Option<SocketAddr>,
+    },
+}
+
+impl OverrideTarget {
+    /// The address for a scheme (`http` / `https`), if any.
+    pub fn for_scheme(&self, scheme: &str) -> Option<SocketAddr> {
+        match self {
+            OverrideTarget::All(a) => Some(*a),
+            OverrideTarget::PerScheme { http, https } => match scheme {
+                "http" => *http,
+                "https" => *https,
+                _ => None,
+            },
+        }
+    }
+}
+
+/// `[fetch]`: how homepages are fetched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FetchSettings {
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// TCP+TLS connect timeout.
+    pub connect_timeout_ms: u64,
+    /// Whole-attempt timeout (all hops, all schemes' bodies).
+    pub timeout_ms: u64,
+    /// Body cap, enforced while streaming and after decompression.
+    pub max_body_bytes: u64,
+    /// Redirect hops followed before `redirect_loop`.
+    pub max_redirects: usize,
+    /// Schemes tried in order (`https`, `http`).
+    pub schemes: Vec<String>,
+    /// Turns the SSRF guard off (file only).
+    pub allow_private: bool,
+    /// Host pattern (`name` or `*.suffix`) → loopback target (file only; tests and benchmarks).
+    pub resolve_override: BTreeMap<String, OverrideTarget>,
+    /// Idle connections kept per host.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self {
+            user_agent: concat!("domaind/", env!("CARGO_PKG_VERSION"), " (+https://github.com/domaind)").into(),
+            connect_timeout_ms: 5000,
+            timeout_ms: 15000,
+            max_body_bytes: 5_000_000,
+            max_redirects: 5,
+            schemes: vec!["https".into(), "http".into()],
+            allow_private: false,
+            resolve_override: BTreeMap::new(),
+            pool_max_idle_per_host: 1,
+        }
+    }
+}
+
+/// `[retry]`: what happens after a failed attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts before a domain is `error` for good.
+    pub max_attempts: u32,
+    /// First backoff delay.
+    pub base_delay_secs: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self { max_attempts: 5, base_delay_secs: 30 }
+    }
+}
+
+/// `[supervisor]`: restart intensity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupervisorSettings {
+    /// Restarts tolerated within `within_secs` before escalation.
+    pub max_restarts: u32,
+    /// The restart-intensity window.
+    pub within_secs: u64,
+}
+
+impl Default for SupervisorSettings {
+    fn default() -> Self {
+        Self { max_restarts: 5, within_secs: 10 }
+    }
+}
+
+/// `[scheduler]`: jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Default timezone of jobs.
+    pub timezone: String,
+    /// Declared jobs.
+    pub jobs: Vec<JobSettings>,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            timezone: "UTC".into(),
+            jobs: vec![JobSettings {
+                id: "process_pending_domains".into(),
+                trigger: "interval".into(),
+                spec: "5s".into(),
+                args: toml::Table::from_iter([("limit".to_string(), toml::Value::Integer(1000))]),
+            }],
+        }
+    }
+}
+
+/// One `[[scheduler.jobs]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Job id (`process_pending_domains`, ...).
+    pub id: String,
+    /// `interval` (cron/date arrive with the scheduler issue).
+    pub trigger: String,
+    /// Trigger spec, e.g. `"5s"`.
+    pub spec: String,
+    /// Job arguments.
+    #[serde(default)]
+    pub args: toml::Table,
+}
+
+impl JobSettings {
+    /// The `limit` argument, if set.
+    pub fn limit(&self) -> Option<i64> {
+        self.args.get("limit").and_then(|v| v.as_integer())
+    }
+}
+
+/// Parses a duration like `500ms`, `30s`, `5m`, `1h30m`, `2d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number at `{rest}`"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("number too large in `{s}`"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
+            "" => return Err(format!("missing unit after {n} (use ms, s, m, h or d)")),
+            other => return Err(format!("unknown unit `{other}` (use ms, s, m, h or d)")),
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+/// Keys that may only be set in a config file.
+const FILE_ONLY: [&str; 2] = ["fetch.resolve_override", "fetch.allow_private"];
+
+impl Settings {
+    /// Loads defaults, then `path` (if given, it must exist), then the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|source| SettingsError::Read { path: p.display().to_string(), source })?,
+            None => String::new(),
+        };
+        Settings::from_sources(&text, std::env::vars())
+    }
+
+    /// Builds settings from config text and `(name, value)` environment pairs.
+    pub fn from_sources(
+        file: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut table: toml::Table = toml::from_str(file).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let defaults = toml::Table::try_from(Settings::default()).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("DOMAIND_") && k.contains("__"))
+            .collect();
+        overrides.sort();
+        for (name, raw) in overrides {
+            let rest = &name["DOMAIND_".len()..];
+            let Some((section, key)) = rest.split_once("__") else { continue };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let dotted = format!("{section}.{key}");
+            if FILE_ONLY.contains(&dotted.as_str()) {
+                return Err(SettingsError::Invalid {
+                    key: dotted,
+                    value: format!("{raw:?} (from {name})"),
+                    why: "this key weakens the SSRF guard and is accepted from a config file only".into(),
+                });
+            }
+            let default = defaults.get(&section).and_then(|s| s.as_table()).and_then(|s| s.get(&key));
+            let value = match default {
+                None => {
+                    return Err(SettingsError::Invalid {
+                        key: dotted,
+                        value: format!("{raw:?} (from {name})"),
+                        why: "no such setting".into(),
+                    })
+                }
+                Some(toml::Value::String(_)) => toml::Value::String(raw.clone()),
+                Some(toml::Value::Integer(_)) => toml::Value::Integer(raw.trim().parse().map_err(|_| {
+                    SettingsError::Invalid {
+                        key: dotted.clone(),
+                        value: format!("{raw:?} (from {name})"),
+                        why: "expected a whole number".into(),
+                    }
+                })?),
+                Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match raw.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(SettingsError::Invalid {
+                            key: dotted,
+                            value: format!("{raw:?} (from {name})"),
+                            why: "expected true or false".into(),
+                        })
+                    }
+                }),
+                Some(_) => {
+                    return Err(SettingsError::Invalid {
+                        key: dotted,
+                        value: format!("{raw:?} (from {name})"),
+                        why: "only scalar keys can be set from the environment".into(),
+                    })
+                }
+            };
+            let entry = table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry.as_table_mut() {
+                Some(t) => {
+                    t.insert(key, value);
+                }
+                None => return Err(SettingsError::Parse(format!("`{}` is not a table", dotted))),
+            }
+        }
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| SettingsError::Parse(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges and cross-key rules.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        fn bad(key: &str, value: impl std::fmt::Display, why: &str) -> SettingsError {
+            SettingsError::Invalid { key: key.into(), value: value.to_string(), why: why.into() }
+        }
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(bad("database.url", format!("{url:?}"), "must start with sqlite: or postgres://"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(bad("database.max_connections", 0, "must be at least 1"));
+        }
+        if self.http.bind.parse::<SocketAddr>().is_err() {
+            return Err(bad("http.bind", format!("{:?}", self.http.bind), "must be an ip:port address"));
+        }
+        if self.http.max_dev_limit == 0 {
+            return Err(bad("http.max_dev_limit", 0, "must be at least 1"));
+        }
+        if self.http.workers == 0 {
+            return Err(bad("http.workers", 0, "must be at least 1"));
+        }
+        let p = &self.pipeline;
+        if p.concurrency == 0 || p.concurrency > 100_000 {
+            return Err(bad("pipeline.concurrency", p.concurrency, "must be between 1 and 100000"));
+        }
+        if p.extractors == 0 || p.extractors > p.concurrency {
+            return Err(bad("pipeline.extractors", p.extractors, "must be between 1 and pipeline.concurrency"));
+        }
+        if p.parsers > 256 {
+            return Err(bad("pipeline.parsers", p.parsers, "must be at most 256 (0 = number of cores)"));
+        }
+        if p.claim_batch == 0 {
+            return Err(bad("pipeline.claim_batch", 0, "must be at least 1"));
+        }
+        if p.reaper_interval_secs == 0 {
+            return Err(bad("pipeline.reaper_interval_secs", 0, "must be at least 1"));
+        }
+        // A lease must outlive any single request, or a live attempt could be reclaimed.
+        let timeout_secs = self.fetch.timeout_ms.div_ceil(1000);
+        if p.lease_secs <= timeout_secs {
+            return Err(bad(
+                "pipeline.lease_secs",
+                p.lease_secs,
+                &format!("must exceed fetch.timeout_ms ({} ms) so a live attempt is never reclaimed", self.fetch.timeout_ms),
+            ));
+        }
+        if self.writer.batch_size == 0 {
+            return Err(bad("writer.batch_size", 0, "must be at least 1"));
+        }
+        if self.writer.flush_ms == 0 {
+            return Err(bad("writer.flush_ms", 0, "must be at least 1"));
+        }
+        let f = &self.fetch;
+        if f.timeout_ms == 0 || f.connect_timeout_ms == 0 {
+            return Err(bad("fetch.timeout_ms", f.timeout_ms, "timeouts must be at least 1 ms"));
+        }
+        if f.max_body_bytes == 0 {
+            return Err(bad("fetch.max_body_bytes", 0, "must be at least 1"));
+        }
+        if f.schemes.is_empty() || f.schemes.iter().any(|s| s != "http" && s != "https") {
+            return Err(bad("fetch.schemes", format!("{:?}", f.schemes), "must be a non-empty list of \"https\" / \"http\""));
+        }
+        for (pattern, target) in &f.resolve_override {
+            let name = pattern.strip_prefix("*.").unwrap_or(pattern);
+            if name.is_empty() || name.contains('*') {
+                return Err(bad("fetch.resolve_override", format!("{pattern:?}"), "patterns are `host` or `*.suffix`"));
+            }
+            let addrs = match target {
+                OverrideTarget::All(a) => vec![*a],
+                OverrideTarget::PerScheme { http, https } => http.iter().chain(https.iter()).copied().collect(),
+            };
+            if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+                return Err(bad(
+                    "fetch.resolve_override",
+                    format!("{pattern:?} = {a}"),
+                    "targets must be loopback addresses (tests and benchmarks only)",
+                ));
+            }
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(bad("retry.max_attempts", 0, "must be at least 1"));
+        }
+        if self.supervisor.within_secs == 0 {
+            return Err(bad("supervisor.within_secs", 0, "must be at least 1"));
+        }
+        for job in &self.scheduler.jobs {
+            let key = format!("scheduler.jobs[{}]", job.id);
+            if job.trigger != "interval" {
+                return Err(bad(&format!("{key}.trigger"), format!("{:?}", job.trigger), "only \"interval\" is supported"));
+            }
+            match parse_duration(&job.spec) {
+                Ok(d) if d >= Duration::from_millis(100) => {}
+                Ok(_) => return Err(bad(&format!("{key}.spec"), format!("{:?}", job.spec), "interval must be at least 100ms")),
+                Err(why) => return Err(bad(&format!("{key}.spec"), format!("{:?}", job.spec), &why)),
+            }
+            if job.id == "process_pending_domains" {
+                match job.args.get("limit") {
+                    None => {}
+                    Some(toml::Value::Integer(n)) if *n >= 1 => {}
+                    Some(v) => return Err(bad(&format!("{key}.args.limit"), format!("{v:?}"), "must be a whole number of at least 1")),
+                }
+            } else {
+                return Err(bad(&format!("{key}.id"), format!("{:?}", job.id), "unknown job (known: process_pending_domains)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn committed_config_file_is_valid_and_matches_defaults_where_it_should() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
+        let s = Settings::from_sources(&text, env(&[])).unwrap();
+        assert_eq!(s.database.url, "sqlite://domaind.db?mode=rwc");
+        assert_eq!(s.http.bind, "127.0.0.1:8080");
+        assert_eq!(s.scheduler.jobs[0].id, "process_pending_domains");
+        assert!(!s.fetch.allow_private);
+        assert!(s.fetch.resolve_override.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_scalar_keys_with_the_right_type() {
+        let s = Settings::from_sources(
+            "[database]\nurl = \"sqlite://a.db\"\n",
+            env(&[("DOMAIND_DATABASE__URL", "postgres://x/y"), ("DOMAIND_PIPELINE__CONCURRENCY", "64")]),
+        )
+        .unwrap();
+        assert_eq!(s.database.url, "postgres://x/y");
+        assert_eq!(s.pipeline.concurrency, 64);
+    }
+
+    #[test]
+    fn bad_env_value_names_key_value_and_reason() {
+        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__CONCURRENCY", "lots")])).unwrap_err().to_string();
+        assert!(err.contains("pipeline.concurrency") && err.contains("lots") && err.contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn ssrf_keys_cannot_come_from_the_environment() {
+        let err = Settings::from_sources("", env(&[("DOMAIND_FETCH__ALLOW_PRIVATE", "true")])).unwrap_err().to_string();
+        assert!(err.contains("fetch.allow_private") && err.contains("config file only"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Settings::from_sources("[pipeline]\nconcurency = 3\n", env(&[])).unwrap_err().to_string();
+        assert!(err.contains("concurency"), "{err}");
+        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__NOPE", "1")])).unwrap_err().to_string();
+        assert!(err.contains("pipeline.nope") && err.contains("no such setting"), "{err}");
+    }
+
+    #[test]
+    fn range_errors_name_key_value_and_reason() {
+        let err = Settings::from_sources("[pipeline]\nconcurrency = 0\n", env(&[])).unwrap_err().to_string();
+        assert!(err.contains("`pipeline.concurrency` = 0") && err.contains("between"), "{err}");
+        let err = Settings::from_sources("[pipeline]\nlease_secs = 10\n", env(&[])).unwrap_err().to_string();
+        assert!(err.contains("pipeline.lease_secs") && err.contains("fetch.timeout_ms"), "{err}");
+        let err = Settings::from_sources("[fetch.resolve_override]\n\"*.test\" = \"10.0.0.1:80\"\n", env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loopback"), "{err}");
+    }
+
+    #[test]
+    fn resolve_override_accepts_both_forms() {
+        let s = Settings::from_sources(
+            "[fetch.resolve_override]\n\"*.test\" = \"127.0.0.1:18080\"\n\"a.example\" = { http = \"127.0.0.1:1\", https = \"127.0.0.1:2\" }\n",
+            env(&[]),
+        )
+        .unwrap();
+        assert_eq!(s.fetch.resolve_override["*.test"].for_scheme("https"), Some("127.0.0.1:18080".parse().unwrap()));
+        assert_eq!(s.fetch.resolve_override["a.example"].for_scheme("https"), Some("127.0.0.1:2".parse().unwrap()));
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("5").unwrap_err().contains("missing unit"));
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+    }
+}

@@ -1,0 +1,239 @@
+//! PostgreSQL SQL. Every lease and schedule comparison uses the database's clock (`now()`), so
+//! all instances sharing a database agree on time. Claims use `FOR UPDATE SKIP LOCKED`.
+
+use std::time::Duration;
+
+use sqlx::{PgPool, Row};
+
+use super::encode::{attempt_outcome, result_columns};
+use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
+use crate::model::{Attempt, ClaimedDomain, Outcome, OutcomeKind};
+
+fn millis(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
+}
+
+pub(super) async fn insert_domains(pool: &PgPool, tenant: &str, names: &[String]) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO domains (tenant_id, domain) SELECT $1, name FROM unnest($2::text[]) AS name
+         ON CONFLICT (tenant_id, domain) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(names)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn claim(pool: &PgPool, owner: &str, n: usize, lease: Duration) -> Result<Vec<ClaimedDomain>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE domains SET status = 'processing', lease_owner = $1,
+                lease_expires_at = now() + $2 * interval '1 millisecond',
+                claim_token = nextval('domains_claim_token_seq'), attempts = attempts + 1,
+                processing_started_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING id, tenant_id, domain, attempts, claim_token",
+    )
+    .bind(owner)
+    .bind(millis(lease) as f64)
+    .bind(n as i64)
+    .fetch_all(pool)
+    .await?;
+    let mut claimed: Vec<ClaimedDomain> = rows
+        .iter()
+        .map(|r| {
+            Ok(ClaimedDomain {
+                id: r.try_get("id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                domain: r.try_get("domain")?,
+                attempts: r.try_get("attempts")?,
+                claim_token: r.try_get("claim_token")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+pub(super) async fn renew_leases(pool: &PgPool, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE domains SET lease_expires_at = now() + $2 * interval '1 millisecond'
+         WHERE status = 'processing' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .bind(millis(lease) as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn write_outcomes(pool: &PgPool, instance: &str, outcomes: &[Outcome]) -> Result<WriteReport, StoreError> {
+    let mut ids = Vec::with_capacity(outcomes.len());
+    let mut tokens = Vec::with_capacity(outcomes.len());
+    let mut statuses = Vec::with_capacity(outcomes.len());
+    let mut metadata = Vec::with_capacity(outcomes.len());
+    let mut kinds: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
+    let mut messages = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let (status, meta, kind, message) = result_columns(o);
+        ids.push(o.claimed.id);
+        tokens.push(o.claimed.claim_token);
+        statuses.push(status);
+        metadata.push(meta);
+        kinds.push(kind);
+        messages.push(message);
+    }
+    let mut tx = pool.begin().await?;
+    // One fenced statement per batch: only rows still processing under the same claim token change.
+    let applied: Vec<i64> = sqlx::query_scalar(
+        "UPDATE domains d SET status = v.status, metadata = COALESCE(v.metadata::jsonb, d.metadata),
+                error_kind = v.error_kind, error_message = v.error_message,
+                lease_owner = NULL, lease_expires_at = NULL,
+                processing_completed_at = now(), last_processed = now(), updated_at = now()
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+              AS v(id, token, status, metadata, error_kind, error_message)
+         WHERE d.id = v.id AND d.claim_token = v.token AND d.status = 'processing'
+         RETURNING d.id",
+    )
+    .bind(&ids)
+    .bind(&tokens)
+    .bind(&statuses)
+    .bind(&metadata)
+    .bind(&kinds)
+    .bind(&messages)
+    .fetch_all(&mut *tx)
+    .await?;
+    let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+
+    let report = WriteReport {
+        domains: outcomes
+            .iter()
+            .map(|o| WrittenDomain {
+                id: o.claimed.id,
+                domain: o.claimed.domain.clone(),
+                success: matches!(o.kind, OutcomeKind::Completed(_)),
+                applied: applied.contains(&o.claimed.id),
+            })
+            .collect(),
+    };
+    let outcome_text: Vec<&str> = outcomes.iter().map(|o| attempt_outcome(o, applied.contains(&o.claimed.id))).collect();
+    let started: Vec<_> = outcomes.iter().map(|o| o.started_at).collect();
+    let finished: Vec<_> = outcomes.iter().map(|o| o.finished_at).collect();
+    let http: Vec<Option<i32>> = outcomes.iter().map(|o| o.http_status.map(i32::from)).collect();
+    let elapsed: Vec<i64> = outcomes.iter().map(|o| o.elapsed_ms()).collect();
+    sqlx::query(
+        "INSERT INTO domain_attempts
+             (domain_id, instance, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms)
+         SELECT id, $2, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms
+         FROM unnest($1::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+                     $8::int[], $9::bigint[])
+              AS a(id, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms)",
+    )
+    .bind(&ids)
+    .bind(instance)
+    .bind(&started)
+    .bind(&finished)
+    .bind(&outcome_text)
+    .bind(&kinds)
+    .bind(&messages)
+    .bind(&http)
+    .bind(&elapsed)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+pub(super) async fn reclaim_expired(pool: &PgPool) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE status = 'processing' AND lease_expires_at < now()",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn release_leases(pool: &PgPool, owner: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL,
+                attempts = GREATEST(attempts - 1, 0), updated_at = now()
+         WHERE status = 'processing' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status").fetch_all(pool).await?)
+}
+
+const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner, lease_expires_at,
+    claim_token, processing_started_at, processing_completed_at, last_processed, metadata, error_kind,
+    error_message, created_at, updated_at";
+
+fn domain_row(row: &sqlx::postgres::PgRow) -> Result<DomainRow, StoreError> {
+    Ok(DomainRow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        domain: row.try_get("domain")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        claim_token: row.try_get("claim_token")?,
+        processing_started_at: row.try_get("processing_started_at")?,
+        processing_completed_at: row.try_get("processing_completed_at")?,
+        last_processed: row.try_get("last_processed")?,
+        metadata: row.try_get("metadata")?,
+        error_kind: row.try_get("error_kind")?,
+        error_message: row.try_get("error_message")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(super) async fn get_domain(pool: &PgPool, id: i64) -> Result<Option<DomainRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(domain_row).transpose()
+}
+
+pub(super) async fn find_domain(pool: &PgPool, tenant: &str, domain: &str) -> Result<Option<DomainRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = $1 AND domain = $2"))
+        .bind(tenant)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(domain_row).transpose()
+}
+
+pub(super) async fn attempts(pool: &PgPool, domain_id: i64, limit: i64) -> Result<Vec<Attempt>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT instance, started_at, finished_at, outcome, error_kind, http_status, elapsed_ms
+         FROM domain_attempts WHERE domain_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(domain_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attempt {
+                instance: r.try_get("instance")?,
+                started_at: r.try_get("started_at")?,
+                finished_at: r.try_get("finished_at")?,
+                outcome: r.try_get("outcome")?,
+                error_kind: r.try_get("error_kind")?,
+                http_status: r.try_get("http_status")?,
+                elapsed_ms: r.try_get("elapsed_ms")?,
+            })
+        })
+        .collect()
+}

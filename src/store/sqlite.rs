@@ -1,0 +1,252 @@
+//! SQLite SQL. Times are bound from Rust as fixed-width UTC text (see `ts`), never compared with
+//! SQLite's `CURRENT_TIMESTAMP`, whose format differs. All writes go through the one writer pool.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqlitePool};
+
+use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
+use crate::model::{Attempt, ClaimedDomain, Outcome, OutcomeKind};
+
+/// Formats a time the one way SQLite rows store it, so text order is time order.
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn lease_expiry(now: DateTime<Utc>, lease: Duration) -> String {
+    ts(now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)))
+}
+
+pub(super) async fn insert_domains(pool: &SqlitePool, tenant: &str, names: &[String]) -> Result<u64, StoreError> {
+    let now = ts(Utc::now());
+    let mut tx = pool.begin().await?;
+    let mut inserted = 0;
+    for name in names {
+        inserted += sqlx::query(
+            "INSERT INTO domains (tenant_id, domain, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (tenant_id, domain) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+pub(super) async fn claim(
+    pool: &SqlitePool,
+    owner: &str,
+    n: usize,
+    lease: Duration,
+) -> Result<Vec<ClaimedDomain>, StoreError> {
+    let now = Utc::now();
+    // One statement: SQLite serializes writers, so no row can be claimed twice.
+    let rows = sqlx::query(
+        "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
+                claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
+         WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= ?3
+                      ORDER BY next_attempt_at, id LIMIT ?4)
+         RETURNING id, tenant_id, domain, attempts, claim_token",
+    )
+    .bind(owner)
+    .bind(lease_expiry(now, lease))
+    .bind(ts(now))
+    .bind(n as i64)
+    .fetch_all(pool)
+    .await?;
+    let mut claimed: Vec<ClaimedDomain> = rows
+        .iter()
+        .map(|r| {
+            Ok(ClaimedDomain {
+                id: r.try_get("id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                domain: r.try_get("domain")?,
+                attempts: r.try_get("attempts")?,
+                claim_token: r.try_get("claim_token")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+pub(super) async fn renew_leases(pool: &SqlitePool, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+    let now = Utc::now();
+    let done = sqlx::query(
+        "UPDATE domains SET lease_expires_at = ?2 WHERE status = 'processing' AND lease_owner = ?1",
+    )
+    .bind(owner)
+    .bind(lease_expiry(now, lease))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn write_outcomes(
+    pool: &SqlitePool,
+    instance: &str,
+    outcomes: &[Outcome],
+) -> Result<WriteReport, StoreError> {
+    let now = ts(Utc::now());
+    let mut tx = pool.begin().await?;
+    let mut report = WriteReport::default();
+    for o in outcomes {
+        let (status, metadata, error_kind, error_message) = super::encode::result_columns(o);
+        let applied = sqlx::query(
+            "UPDATE domains SET status = ?1, metadata = COALESCE(?2, metadata), error_kind = ?3, error_message = ?4,
+                    lease_owner = NULL, lease_expires_at = NULL,
+                    processing_completed_at = ?5, last_processed = ?5, updated_at = ?5
+             WHERE id = ?6 AND claim_token = ?7 AND status = 'processing'",
+        )
+        .bind(status)
+        .bind(metadata)
+        .bind(error_kind)
+        .bind(&error_message)
+        .bind(&now)
+        .bind(o.claimed.id)
+        .bind(o.claimed.claim_token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        sqlx::query(
+            "INSERT INTO domain_attempts
+                 (domain_id, instance, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(o.claimed.id)
+        .bind(instance)
+        .bind(ts(o.started_at))
+        .bind(ts(o.finished_at))
+        .bind(super::encode::attempt_outcome(o, applied))
+        .bind(error_kind)
+        .bind(&error_message)
+        .bind(o.http_status.map(i32::from))
+        .bind(o.elapsed_ms())
+        .execute(&mut *tx)
+        .await?;
+        report.domains.push(WrittenDomain {
+            id: o.claimed.id,
+            domain: o.claimed.domain.clone(),
+            success: matches!(o.kind, OutcomeKind::Completed(_)),
+            applied,
+        });
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+pub(super) async fn reclaim_expired(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let now = ts(Utc::now());
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1
+         WHERE status = 'processing' AND lease_expires_at < ?1",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn release_leases(pool: &SqlitePool, owner: &str) -> Result<u64, StoreError> {
+    let now = ts(Utc::now());
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL,
+                attempts = MAX(attempts - 1, 0), updated_at = ?2
+         WHERE status = 'processing' AND lease_owner = ?1",
+    )
+    .bind(owner)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn count_by_status(pool: &SqlitePool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status").fetch_all(pool).await?)
+}
+
+const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner, lease_expires_at,
+    claim_token, processing_started_at, processing_completed_at, last_processed, metadata, error_kind,
+    error_message, created_at, updated_at";
+
+fn time(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| StoreError::Data(format!("{col} = {t:?}: {e}")))
+    })
+    .transpose()
+}
+
+fn domain_row(row: &sqlx::sqlite::SqliteRow) -> Result<DomainRow, StoreError> {
+    let metadata: Option<String> = row.try_get("metadata")?;
+    Ok(DomainRow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        domain: row.try_get("domain")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: time(row, "next_attempt_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: time(row, "lease_expires_at")?,
+        claim_token: row.try_get("claim_token")?,
+        processing_started_at: time(row, "processing_started_at")?,
+        processing_completed_at: time(row, "processing_completed_at")?,
+        last_processed: time(row, "last_processed")?,
+        metadata: metadata
+            .map(|m| serde_json::from_str(&m).map_err(|e| StoreError::Data(format!("metadata: {e}"))))
+            .transpose()?,
+        error_kind: row.try_get("error_kind")?,
+        error_message: row.try_get("error_message")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(super) async fn get_domain(pool: &SqlitePool, id: i64) -> Result<Option<DomainRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE id = ?1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(domain_row).transpose()
+}
+
+pub(super) async fn find_domain(pool: &SqlitePool, tenant: &str, domain: &str) -> Result<Option<DomainRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = ?1 AND domain = ?2"))
+        .bind(tenant)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(domain_row).transpose()
+}
+
+pub(super) async fn attempts(pool: &SqlitePool, domain_id: i64, limit: i64) -> Result<Vec<Attempt>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT instance, started_at, finished_at, outcome, error_kind, http_status, elapsed_ms
+         FROM domain_attempts WHERE domain_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )
+    .bind(domain_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attempt {
+                instance: r.try_get("instance")?,
+                started_at: time(r, "started_at")?.unwrap_or_default(),
+                finished_at: time(r, "finished_at")?.unwrap_or_default(),
+                outcome: r.try_get("outcome")?,
+                error_kind: r.try_get("error_kind")?,
+                http_status: r.try_get("http_status")?,
+                elapsed_ms: r.try_get("elapsed_ms")?,
+            })
+        })
+        .collect()
+}

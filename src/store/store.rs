@@ -1,0 +1,225 @@
+//! `Store`: connects to SQLite or PostgreSQL from a URL, applies the embedded migrations, and
+//! dispatches every operation to the backend's SQL (`sqlite.rs`, `postgres.rs`).
+//!
+//! SQLite runs in WAL mode with one writer connection (every write goes through it, so writers
+//! never fight over the lock) and a small reader pool. PostgreSQL uses one pool and the
+//! database's clock for every lease and schedule comparison.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use super::types::{DomainRow, InsertReport, StoreError, WriteReport};
+use super::{postgres, sqlite};
+use crate::model::{Attempt, ClaimedDomain, DomainName, Outcome};
+use crate::settings::DatabaseSettings;
+
+/// Which database a `Store` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The one handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+/// Removes a password from a database URL before it is shown to anyone.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens pools for `settings.url` (creating the SQLite file when the URL says `mode=rwc`).
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        let url = settings.url.as_str();
+        let connect_err = |source| StoreError::Connect { url: redact_url(url), source };
+        let acquire = Duration::from_millis(settings.acquire_timeout_ms);
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(connect_err)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(acquire)
+                .connect_with(options.clone())
+                .await
+                .map_err(connect_err)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.max(1))
+                .acquire_timeout(acquire)
+                .connect_with(options.create_if_missing(false))
+                .await
+                .map_err(connect_err)?;
+            Ok(Store { pools: Pools::Sqlite { writer, reader } })
+        } else {
+            let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await
+                .map_err(connect_err)?;
+            Ok(Store { pools: Pools::Postgres(pool) })
+        }
+    }
+
+    /// Applies the embedded migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Succeeds when the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                sqlx::query("SELECT 1").execute(writer).await?;
+            }
+            Pools::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts pending domains for a tenant; existing `(tenant, domain)` pairs count as duplicates.
+    pub async fn insert_domains(&self, tenant: &str, domains: &[DomainName]) -> Result<InsertReport, StoreError> {
+        let names: Vec<String> = domains.iter().map(|d| d.as_str().to_string()).collect();
+        let accepted = match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::insert_domains(writer, tenant, &names).await?,
+            Pools::Postgres(pool) => postgres::insert_domains(pool, tenant, &names).await?,
+        };
+        Ok(InsertReport { accepted, duplicates: names.len() as u64 - accepted })
+    }
+
+    /// Atomically claims up to `n` claimable rows for `owner`, with a lease of `lease`.
+    pub async fn claim(&self, owner: &str, n: usize, lease: Duration) -> Result<Vec<ClaimedDomain>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::claim(writer, owner, n, lease).await,
+            Pools::Postgres(pool) => postgres::claim(pool, owner, n, lease).await,
+        }
+    }
+
+    /// Extends the lease of every row `owner` has in flight; returns how many.
+    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::renew_leases(writer, owner, lease).await,
+            Pools::Postgres(pool) => postgres::renew_leases(pool, owner, lease).await,
+        }
+    }
+
+    /// Writes a batch of outcomes in one transaction, each fenced by its claim token, and
+    /// records one `domain_attempts` row per outcome.
+    pub async fn write_outcomes(&self, instance: &str, outcomes: &[Outcome]) -> Result<WriteReport, StoreError> {
+        if outcomes.is_empty() {
+            return Ok(WriteReport::default());
+        }
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::write_outcomes(writer, instance, outcomes).await,
+            Pools::Postgres(pool) => postgres::write_outcomes(pool, instance, outcomes).await,
+        }
+    }
+
+    /// Puts rows whose lease has expired back to `pending`; returns how many.
+    pub async fn reclaim_expired(&self) -> Result<u64, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::reclaim_expired(writer).await,
+            Pools::Postgres(pool) => postgres::reclaim_expired(pool).await,
+        }
+    }
+
+    /// Clean shutdown: gives `owner`'s unfinished rows back (`pending`, the attempt not counted,
+    /// token cleared so a late write is fenced out); returns how many.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::release_leases(writer, owner).await,
+            Pools::Postgres(pool) => postgres::release_leases(pool, owner).await,
+        }
+    }
+
+    /// Row counts per status (every status present, zero when empty).
+    pub async fn count_by_status(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let rows = match &self.pools {
+            Pools::Sqlite { reader, .. } => sqlite::count_by_status(reader).await?,
+            Pools::Postgres(pool) => postgres::count_by_status(pool).await?,
+        };
+        let mut counts: BTreeMap<String, i64> =
+            crate::model::Status::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
+        counts.extend(rows);
+        Ok(counts)
+    }
+
+    /// One row by id.
+    pub async fn get_domain(&self, id: i64) -> Result<Option<DomainRow>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => sqlite::get_domain(reader, id).await,
+            Pools::Postgres(pool) => postgres::get_domain(pool, id).await,
+        }
+    }
+
+    /// One row by tenant and normalized name.
+    pub async fn find_domain(&self, tenant: &str, domain: &str) -> Result<Option<DomainRow>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => sqlite::find_domain(reader, tenant, domain).await,
+            Pools::Postgres(pool) => postgres::find_domain(pool, tenant, domain).await,
+        }
+    }
+
+    /// The latest `limit` attempts at a domain, newest first.
+    pub async fn attempts(&self, domain_id: i64, limit: i64) -> Result<Vec<Attempt>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => sqlite::attempts(reader, domain_id, limit).await,
+            Pools::Postgres(pool) => postgres::attempts(pool, domain_id, limit).await,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Values the `Store` returns, and its error type.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the database ({url}): {source}")]
+    Connect {
+        /// The URL with any password removed.
+        url: String,
+        /// Underlying error.
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    /// Stored data could not be interpreted.
+    #[error("unexpected data in the database: {0}")]
+    Data(String),
+}
+
+/// Result of inserting a batch of domains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InsertReport {
+    /// Rows inserted.
+    pub accepted: u64,
+    /// Names that already existed for the tenant (or repeated in the batch).
+    pub duplicates: u64,
+}
+
+/// One domain of a written batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenDomain {
+    /// `domains.id`.
+    pub id: i64,
+    /// The domain name.
+    pub domain: String,
+    /// The attempt completed the domain.
+    pub success: bool,
+    /// False when fencing refused the write (the claim had been reclaimed).
+    pub applied: bool,
+}
+
+/// Result of one fenced batch write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Every outcome of the batch, in order.
+    pub domains: Vec<WrittenDomain>,
+}
+
+impl WriteReport {
+    /// Writes refused by fencing.
+    pub fn lost(&self) -> usize {
+        self.domains.iter().filter(|d| !d.applied).count()
+    }
+}
+
+/// A `domains` row as shown over HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DomainRow {
+    /// Primary key.
+    pub id: i64,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// Normalized host.
+    pub domain: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Not claimable before this.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Lease holder while processing.
+    pub lease_owner: Option<String>,
+    /// Lease expiry while processing.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Fencing token of the latest claim.
+    pub claim_token: Option<i64>,
+    /// Last claim time.
+    pub processing_started_at: Option<DateTime<Utc>>,
+    /// Last result time.
+    pub processing_completed_at: Option<DateTime<Utc>>,
+    /// Last result time (the Python pattern's name).
+    pub last_processed: Option<DateTime<Utc>>,
+    /// Extracted metadata (kept across failed re-crawls).
+    pub metadata: Option<serde_json::Value>,
+    /// Classified error.
+    pub error_kind: Option<String>,
+    /// Human explanation of the error.
+    pub error_message: Option<String>,
+    /// Insert time.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,96 @@
+//! The fixture web: a real actix-web HTTP server on 127.0.0.1 that answers by Host header, so
+//! every `*.test` name maps (through `fetch.resolve_override`) to one behaviour:
+//! `alpha-*`, `bravo-*`, `charlie-*` serve the three pages below; `notfound-*` 404;
+//! `big-*` a 300 kB page; `toip-*` redirect to a loopback IP literal; `slow-*` answer after
+//! 1.8 s; `pdf-*` a PDF.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+/// A UTF-8 page with Open Graph, Twitter, canonical, icon and generator tags.
+pub const ALPHA: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Alpha Home</title>
+<meta name="description" content="Alpha makes widgets.">
+<meta property="og:title" content="Alpha &amp; Sons — Widgets">
+<meta property="og:site_name" content="Alpha">
+<meta property="og:image" content="/img/og.png">
+<meta name="twitter:card" content="summary">
+<link rel="canonical" href="https://alpha.example/">
+<link rel="icon" href="/favicon-32.png" sizes="32x32">
+<meta name="generator" content="Hugo 0.120">
+</head><body><h1>Alpha</h1></body></html>"#;
+
+/// A windows-1252 page whose charset only the HTTP header declares ("Café Bravo").
+pub fn bravo_bytes() -> Vec<u8> {
+    let mut page = b"<html><head><title>Caf".to_vec();
+    page.push(0xE9);
+    page.extend_from_slice(b" Bravo</title></head><body><p>x</p></body></html>");
+    page
+}
+
+/// A page without Open Graph: twitter:title beats `<title>`, no icon link.
+pub const CHARLIE: &str = r#"<html lang="de"><head><title>Charlie Seite</title>
+<meta name="twitter:title" content="Charlie auf Twitter">
+<meta name="description" content="  Viele
+   Leerzeichen  ">
+</head><body></body></html>"#;
+
+/// A running fixture server.
+pub struct Fixture {
+    /// Port of the fixture server.
+    pub port: u16,
+    /// A port nothing listens on (connection refused).
+    pub closed_port: u16,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Fixture {
+    /// Stops the server.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+async fn respond(req: HttpRequest) -> HttpResponse {
+    let host = req.connection_info().host().split(':').next().unwrap_or("").to_string();
+    let port = req.app_data::<web::Data<u16>>().map(|p| *p.get_ref()).unwrap_or(0);
+    if req.path() == "/robots.txt" {
+        return HttpResponse::NotFound().finish();
+    }
+    let html = |body: Vec<u8>| HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body);
+    match host.split(['-', '.']).next().unwrap_or("") {
+        "alpha" => html(ALPHA.as_bytes().to_vec()),
+        "bravo" => HttpResponse::Ok().content_type("text/html; charset=windows-1252").body(bravo_bytes()),
+        "charlie" => html(CHARLIE.as_bytes().to_vec()),
+        "notfound" => HttpResponse::NotFound().content_type("text/html").body("<h1>nope</h1>"),
+        "big" => html(format!("<html><head><title>big</title></head><body>{}</body></html>", "x".repeat(300_000)).into_bytes()),
+        "toip" => HttpResponse::Found().insert_header(("Location", format!("http://127.0.0.1:{port}/"))).finish(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(1800)).await;
+            html(ALPHA.as_bytes().to_vec())
+        }
+        "pdf" => HttpResponse::Ok().content_type("application/pdf").body("%PDF-1.4"),
+        _ => HttpResponse::NotFound().body("unknown fixture host"),
+    }
+}
+
+/// Starts the fixture server on a free loopback port.
+pub fn start() -> Fixture {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind fixture");
+    let port = listener.local_addr().expect("fixture addr").port();
+    let closed_port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind closed");
+        l.local_addr().expect("closed addr").port()
+    };
+    let server = HttpServer::new(move || App::new().app_data(web::Data::new(port)).default_service(web::to(respond)))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen fixture")
+        .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Fixture { port, closed_port, handle }
+}

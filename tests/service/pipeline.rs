@@ -1,0 +1,164 @@
+//! Domains go pending → completed/error through the real pipeline, with the metadata and the
+//! error kinds a user would look at.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{spawn_app, spawn_app_with, Db};
+
+async fn scheduled_pipeline_completes_500_domains_with_expected_metadata(db: Db) {
+    let app = spawn_app_with(db, |s| s.scheduler.jobs[0].spec = "200ms".into()).await;
+    let kinds = ["alpha", "bravo", "charlie"];
+    let names: Vec<String> = (0..500).map(|i| format!("{}-{i}.test", kinds[i % 3])).collect();
+    let (code, body) = app.add_domains(&names).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["accepted"], 500);
+    app.wait_until_settled(Duration::from_secs(60)).await;
+
+    let counts = app.store.count_by_status().await.unwrap();
+    assert_eq!(counts["completed"], 500, "{counts:?}");
+
+    let alpha = app.row("alpha-3.test").await;
+    assert_eq!(alpha.status, "completed");
+    assert_eq!(alpha.attempts, 1);
+    let m = alpha.metadata.expect("metadata");
+    assert_eq!(m["title"], "Alpha & Sons — Widgets");
+    assert_eq!(m["description"], "Alpha makes widgets.");
+    assert_eq!(m["site_name"], "Alpha");
+    assert_eq!(m["image"], "http://alpha-3.test/img/og.png");
+    assert_eq!(m["favicon"], "http://alpha-3.test/favicon-32.png");
+    assert_eq!(m["canonical_url"], "https://alpha.example/");
+    assert_eq!(m["lang"], "en");
+    assert_eq!(m["generator"], "Hugo 0.120");
+    assert_eq!(m["twitter"]["twitter:card"], "summary");
+    assert_eq!(m["open_graph"]["og:site_name"], "Alpha");
+    assert_eq!(m["status_code"], 200);
+    assert_eq!(m["final_url"], "http://alpha-3.test/");
+    assert_eq!(m["charset"], "utf-8");
+
+    let bravo = app.row("bravo-1.test").await.metadata.expect("metadata");
+    assert_eq!(bravo["title"], "Café Bravo");
+    assert_eq!(bravo["charset"], "windows-1252");
+
+    let charlie = app.row("charlie-2.test").await.metadata.expect("metadata");
+    assert_eq!(charlie["title"], "Charlie auf Twitter");
+    assert_eq!(charlie["description"], "Viele Leerzeichen");
+    assert_eq!(charlie["lang"], "de");
+    assert_eq!(charlie["favicon"], "http://charlie-2.test/favicon.ico");
+
+    let attempts = app.store.attempts(app.row("charlie-2.test").await.id, 10).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, "completed");
+    assert_eq!(attempts[0].http_status, Some(200));
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(scheduled_pipeline_completes_500_domains_with_expected_metadata);
+
+async fn failures_end_in_error_with_the_right_kind(db: Db) {
+    let app = spawn_app_with(db, |s| s.fetch.schemes = vec!["https".into(), "http".into()]).await;
+    let names: Vec<String> = ["notfound-1.test", "x.refused.test", "big-1.test", "toip-1.test", "pdf-1.test", "alpha.fallback.test"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    app.add_domains(&names).await;
+    let (code, body) = app.process(10).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["results"]["processed"], 6, "{body}");
+    assert_eq!(body["results"]["successful"], 1, "{body}");
+
+    let expect = [
+        ("notfound-1.test", "http_status"),
+        ("x.refused.test", "connect"),
+        ("big-1.test", "too_large"),
+        ("toip-1.test", "blocked"),
+        ("pdf-1.test", "not_html"),
+    ];
+    for (domain, kind) in expect {
+        let row = app.row(domain).await;
+        assert_eq!(row.status, "error", "{domain}");
+        assert_eq!(row.error_kind.as_deref(), Some(kind), "{domain}: {:?}", row.error_message);
+        assert!(row.error_message.as_deref().is_some_and(|m| !m.is_empty()), "{domain} has no message");
+        assert!(row.lease_owner.is_none(), "{domain} still leased");
+    }
+    let notfound = app.store.attempts(app.row("notfound-1.test").await.id, 5).await.unwrap();
+    assert_eq!(notfound[0].http_status, Some(404));
+
+    // https is refused, http answers: completed through the fallback.
+    let fallback = app.row("alpha.fallback.test").await;
+    assert_eq!(fallback.status, "completed", "{:?}", fallback.error_message);
+    let m = fallback.metadata.expect("metadata");
+    assert_eq!(m["final_url"], "http://alpha.fallback.test/");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(failures_end_in_error_with_the_right_kind);
+
+async fn dev_endpoint_answers_in_the_patterns_shape(db: Db) {
+    let app = spawn_app(db).await;
+    let names: Vec<String> =
+        ["alpha-1.test", "bravo-1.test", "charlie-1.test", "notfound-1.test", "notfound-2.test", "alpha-2.test"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    app.add_domains(&names).await;
+    let (code, body) = app.process(5).await;
+    assert_eq!(code, 200);
+    let results = &body["results"];
+    assert_eq!(results["processed"], 5);
+    let ok = results["successful"].as_u64().unwrap();
+    let failed = results["failed"].as_u64().unwrap();
+    assert_eq!(ok + failed, 5);
+    assert_eq!(body["message"], format!("Processed 5 domains: {ok} successful, {failed} failed"));
+    let listed = results["domains"].as_array().unwrap();
+    assert_eq!(listed.len(), 5);
+    for entry in listed {
+        let name = entry["domain"].as_str().unwrap();
+        let row = app.row(name).await;
+        assert_eq!(entry["domain_id"], json!(row.id));
+        assert_ne!(row.status, "pending");
+    }
+    // Ids are claimed oldest first: the first five inserted.
+    let first_five: Vec<&str> = listed.iter().map(|e| e["domain"].as_str().unwrap()).collect();
+    assert!(!first_five.contains(&"alpha-2.test"));
+
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["message"], "Processed 1 domains: 1 successful, 0 failed");
+    let (_, body) = app.process(5).await;
+    assert_eq!(body, json!({"message": "Processed 0 domains: 0 successful, 0 failed",
+        "results": {"processed": 0, "successful": 0, "failed": 0, "domains": []}}));
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(dev_endpoint_answers_in_the_patterns_shape);
+
+async fn a_slow_live_domain_has_its_lease_renewed_not_reclaimed(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.pipeline.lease_secs = 3;
+        s.pipeline.reaper_interval_secs = 1;
+        s.fetch.timeout_ms = 2000;
+        s.scheduler.jobs[0].spec = "100ms".into();
+    })
+    .await;
+    app.add_domains(&["slow-1.test".to_string()]).await;
+    let mut leases = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = app.row("slow-1.test").await;
+        if row.status == "completed" {
+            break;
+        }
+        if let Some(l) = row.lease_expires_at {
+            if leases.last() != Some(&l) {
+                leases.push(l);
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "slow domain never completed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(leases.len() >= 2, "the lease was never renewed: {leases:?}");
+    assert!(leases.windows(2).all(|w| w[1] > w[0]), "{leases:?}");
+    let row = app.row("slow-1.test").await;
+    assert_eq!(row.attempts, 1, "the live domain was reclaimed and retried");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_slow_live_domain_has_its_lease_renewed_not_reclaimed);

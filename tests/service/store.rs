@@ -1,0 +1,95 @@
+//! Claim atomicity and fencing, straight against the Store on both backends.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use domaind::model::{DomainName, Metadata, Outcome, OutcomeKind};
+
+use crate::both_backends;
+use crate::helpers::{Db, TestDb};
+
+fn names(n: usize) -> Vec<DomainName> {
+    (0..n).map(|i| DomainName::parse(&format!("race-{i}.test")).unwrap()).collect()
+}
+
+async fn two_claimers_never_claim_the_same_row(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let (a, b) = (test_db.store().await, test_db.store().await);
+    a.insert_domains("default", &names(2000)).await.unwrap();
+    let lease = Duration::from_secs(30);
+    let run = |store: domaind::store::Store, owner: &'static str| async move {
+        let mut ids = Vec::new();
+        loop {
+            let rows = store.claim(owner, 37, lease).await.unwrap();
+            if rows.is_empty() {
+                return ids;
+            }
+            ids.extend(rows.into_iter().map(|r| r.id));
+            tokio::task::yield_now().await;
+        }
+    };
+    let (ids_a, ids_b) = tokio::join!(run(a.clone(), "a"), run(b.clone(), "b"));
+    assert!(!ids_a.is_empty() && !ids_b.is_empty(), "both claimers get rows: {} / {}", ids_a.len(), ids_b.len());
+    let set_a: HashSet<i64> = ids_a.iter().copied().collect();
+    let set_b: HashSet<i64> = ids_b.iter().copied().collect();
+    assert_eq!(set_a.len(), ids_a.len(), "a claimed a row twice");
+    assert_eq!(set_b.len(), ids_b.len(), "b claimed a row twice");
+    assert!(set_a.is_disjoint(&set_b), "a row was claimed by both");
+    assert_eq!(set_a.len() + set_b.len(), 2000);
+    let counts = a.count_by_status().await.unwrap();
+    assert_eq!(counts["processing"], 2000);
+    a.close().await;
+    b.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(two_claimers_never_claim_the_same_row);
+
+fn completed(claimed: domaind::model::ClaimedDomain, title: &str) -> Outcome {
+    let meta = Metadata { title: Some(title.into()), ..Default::default() };
+    Outcome {
+        claimed,
+        kind: OutcomeKind::Completed(Box::new(meta)),
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        http_status: Some(200),
+    }
+}
+
+async fn a_write_with_a_stale_claim_token_changes_nothing(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    store.insert_domains("default", &names(1)).await.unwrap();
+    // The first claim's lease expires at once; the reaper gives the row back; b claims it anew.
+    let stale = store.claim("a", 1, Duration::ZERO).await.unwrap().remove(0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.reclaim_expired().await.unwrap(), 1);
+    let fresh = store.claim("b", 1, Duration::from_secs(30)).await.unwrap().remove(0);
+    assert_eq!(fresh.id, stale.id);
+    assert_ne!(fresh.claim_token, stale.claim_token);
+    assert_eq!(fresh.attempts, 2);
+
+    let report = store.write_outcomes("a", &[completed(stale.clone(), "stale")]).await.unwrap();
+    assert!(!report.domains[0].applied);
+    let row = store.get_domain(stale.id).await.unwrap().unwrap();
+    assert_eq!(row.status, "processing");
+    assert_eq!(row.lease_owner.as_deref(), Some("b"));
+    assert!(row.metadata.is_none());
+
+    let report = store.write_outcomes("b", &[completed(fresh.clone(), "fresh")]).await.unwrap();
+    assert!(report.domains[0].applied);
+    let row = store.get_domain(stale.id).await.unwrap().unwrap();
+    assert_eq!(row.status, "completed");
+    assert_eq!(row.metadata.unwrap()["title"], "fresh");
+    // A late write under the old token still cannot overwrite the newer result.
+    let report = store.write_outcomes("a", &[completed(stale, "stale again")]).await.unwrap();
+    assert!(!report.domains[0].applied);
+    let row = store.get_domain(fresh.id).await.unwrap().unwrap();
+    assert_eq!(row.metadata.unwrap()["title"], "fresh");
+    let attempts = store.attempts(fresh.id, 10).await.unwrap();
+    let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, vec!["lost", "completed", "lost"]);
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(a_write_with_a_stale_claim_token_changes_nothing);

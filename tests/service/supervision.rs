@@ -1,0 +1,66 @@
+//! A panic while processing a domain — in the async path or in a parser thread — fails only
+//! that attempt (`internal`), restarts the actor or thread, and the pool is back to full size.
+
+use domaind::faults::{panic_on, Stage};
+
+use crate::both_backends;
+use crate::helpers::{spawn_app, Db};
+
+async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
+    let app = spawn_app(db).await;
+    // Names are unique per backend: the fault registry is shared by every test in this binary.
+    let tag = format!("{db:?}").to_lowercase();
+    let async_boom = format!("alpha-boom-async-{tag}.test");
+    let parser_boom = format!("alpha-boom-parser-{tag}.test");
+    panic_on(&async_boom, Stage::Async);
+    panic_on(&parser_boom, Stage::Parser);
+    let mut names: Vec<String> = (0..20).map(|i| format!("charlie-{i}.test")).collect();
+    names.insert(5, async_boom.clone());
+    names.insert(12, parser_boom.clone());
+    app.add_domains(&names).await;
+
+    let (code, body) = app.process(100).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["results"]["processed"], 22, "{body}");
+    assert_eq!(body["results"]["successful"], 20, "{body}");
+    assert_eq!(body["results"]["failed"], 2, "{body}");
+
+    for (domain, text) in [(&async_boom, "worker panicked"), (&parser_boom, "parser crashed")] {
+        let row = app.row(domain).await;
+        assert_eq!(row.status, "error");
+        assert_eq!(row.error_kind.as_deref(), Some("internal"));
+        assert!(row.error_message.as_deref().unwrap_or("").contains(text), "{:?}", row.error_message);
+    }
+
+    // Restarts are visible, and every extractor and parser thread is running again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let status = app.status().await;
+        let actors = status["actors"].as_array().unwrap().clone();
+        let running = |prefix: &str| {
+            actors.iter().filter(|a| a["name"].as_str().unwrap().starts_with(prefix) && a["state"] == "running").count()
+        };
+        let restarts = |prefix: &str| -> u64 {
+            actors
+                .iter()
+                .filter(|a| a["name"].as_str().unwrap().starts_with(prefix))
+                .map(|a| a["restarts"].as_u64().unwrap())
+                .sum()
+        };
+        if running("extractor-") == 4 && running("parser-") == 2 {
+            assert_eq!(restarts("extractor-"), 1, "{status}");
+            assert_eq!(restarts("parser-"), 1, "{status}");
+            assert_eq!(status["restarts_total"], 2);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "pool not back to full size: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // The pipeline keeps working after the restarts.
+    app.add_domains(&["bravo-after.test".to_string()]).await;
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["results"]["successful"], 1, "{body}");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(injected_panics_fail_one_attempt_and_restart_the_worker);
