@@ -20,12 +20,19 @@ mod imp {
 
     /// Makes every attempt at `domain` panic at `stage`.
     pub fn panic_on(domain: &str, stage: Stage) {
-        FAULTS.lock().unwrap_or_else(|e| e.into_inner()).push((domain.to_string(), stage));
+        FAULTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((domain.to_string(), stage));
     }
 
     /// Panics when a fault is registered for this domain and stage.
     pub fn check(domain: &str, stage: Stage) {
-        let hit = FAULTS.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(d, s)| d == domain && *s == stage);
+        let hit = FAULTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(d, s)| d == domain && *s == stage);
         if hit {
             panic!("injected fault for {domain} at {stage:?}");
         }

@@ -95,7 +95,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status => {
             let store = open_store(&settings).await?;
             let counts = store.count_by_status().await?;
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "domains": counts }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "domains": counts }))?
+            );
             Ok(0)
         }
     }

@@ -74,7 +74,11 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: "sqlite://domaind.db?mode=rwc".into(), max_connections: 8, acquire_timeout_ms: 5000 }
+        Self {
+            url: "sqlite://domaind.db?mode=rwc".into(),
+            max_connections: 8,
+            acquire_timeout_ms: 5000,
+        }
     }
 }
 
@@ -171,7 +175,10 @@ pub struct WriterSettings {
 
 impl Default for WriterSettings {
     fn default() -> Self {
-        Self { batch_size: 200, flush_ms: 50 }
+        Self {
+            batch_size: 200,
+            flush_ms: 50,
+        }
     }
 }
 
@@ -256,7 +263,10 @@ pub struct RetrySettings {
 
 impl Default for RetrySettings {
     fn default() -> Self {
-        Self { max_attempts: 5, base_delay_secs: 30 }
+        Self {
+            max_attempts: 5,
+            base_delay_secs: 30,
+        }
     }
 }
 
@@ -272,7 +282,10 @@ pub struct SupervisorSettings {
 
 impl Default for SupervisorSettings {
     fn default() -> Self {
-        Self { max_restarts: 5, within_secs: 10 }
+        Self {
+            max_restarts: 5,
+            within_secs: 10,
+        }
     }
 }
 
@@ -335,7 +348,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("expected a number at `{rest}`"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("number too large in `{s}`"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in `{s}`"))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_len];
@@ -361,8 +376,10 @@ impl Settings {
     /// Loads defaults, then `path` (if given, it must exist), then the process environment.
     pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|source| SettingsError::Read { path: p.display().to_string(), source })?,
+            Some(p) => std::fs::read_to_string(p).map_err(|source| SettingsError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
             None => String::new(),
         };
         Settings::from_sources(&text, std::env::vars())
@@ -382,7 +399,9 @@ impl Settings {
         overrides.sort();
         for (name, raw) in overrides {
             let rest = &name["DOMAIND_".len()..];
-            let Some((section, key)) = rest.split_once("__") else { continue };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
             let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
             let dotted = format!("{section}.{key}");
             if FILE_ONLY.contains(&dotted.as_str()) {
@@ -392,7 +411,10 @@ impl Settings {
                     why: "this key weakens the SSRF guard and is accepted from a config file only".into(),
                 });
             }
-            let default = defaults.get(&section).and_then(|s| s.as_table()).and_then(|s| s.get(&key));
+            let default = defaults
+                .get(&section)
+                .and_then(|s| s.as_table())
+                .and_then(|s| s.get(&key));
             let value = match default {
                 None => {
                     return Err(SettingsError::Invalid {
@@ -402,13 +424,13 @@ impl Settings {
                     })
                 }
                 Some(toml::Value::String(_)) => toml::Value::String(raw.clone()),
-                Some(toml::Value::Integer(_)) => toml::Value::Integer(raw.trim().parse().map_err(|_| {
-                    SettingsError::Invalid {
+                Some(toml::Value::Integer(_)) => {
+                    toml::Value::Integer(raw.trim().parse().map_err(|_| SettingsError::Invalid {
                         key: dotted.clone(),
                         value: format!("{raw:?} (from {name})"),
                         why: "expected a whole number".into(),
-                    }
-                })?),
+                    })?)
+                }
                 Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match raw.trim() {
                     "true" | "1" => true,
                     "false" | "0" => false,
@@ -428,7 +450,9 @@ impl Settings {
                     })
                 }
             };
-            let entry = table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match entry.as_table_mut() {
                 Some(t) => {
                     t.insert(key, value);
@@ -446,17 +470,29 @@ impl Settings {
     /// Checks ranges and cross-key rules.
     pub fn validate(&self) -> Result<(), SettingsError> {
         fn bad(key: &str, value: impl std::fmt::Display, why: &str) -> SettingsError {
-            SettingsError::Invalid { key: key.into(), value: value.to_string(), why: why.into() }
+            SettingsError::Invalid {
+                key: key.into(),
+                value: value.to_string(),
+                why: why.into(),
+            }
         }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(bad("database.url", format!("{url:?}"), "must start with sqlite: or postgres://"));
+            return Err(bad(
+                "database.url",
+                format!("{url:?}"),
+                "must start with sqlite: or postgres://",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(bad("database.max_connections", 0, "must be at least 1"));
         }
         if self.http.bind.parse::<SocketAddr>().is_err() {
-            return Err(bad("http.bind", format!("{:?}", self.http.bind), "must be an ip:port address"));
+            return Err(bad(
+                "http.bind",
+                format!("{:?}", self.http.bind),
+                "must be an ip:port address",
+            ));
         }
         if self.http.max_dev_limit == 0 {
             return Err(bad("http.max_dev_limit", 0, "must be at least 1"));
@@ -466,13 +502,25 @@ impl Settings {
         }
         let p = &self.pipeline;
         if p.concurrency == 0 || p.concurrency > 100_000 {
-            return Err(bad("pipeline.concurrency", p.concurrency, "must be between 1 and 100000"));
+            return Err(bad(
+                "pipeline.concurrency",
+                p.concurrency,
+                "must be between 1 and 100000",
+            ));
         }
         if p.extractors == 0 || p.extractors > p.concurrency {
-            return Err(bad("pipeline.extractors", p.extractors, "must be between 1 and pipeline.concurrency"));
+            return Err(bad(
+                "pipeline.extractors",
+                p.extractors,
+                "must be between 1 and pipeline.concurrency",
+            ));
         }
         if p.parsers > 256 {
-            return Err(bad("pipeline.parsers", p.parsers, "must be at most 256 (0 = number of cores)"));
+            return Err(bad(
+                "pipeline.parsers",
+                p.parsers,
+                "must be at most 256 (0 = number of cores)",
+            ));
         }
         if p.claim_batch == 0 {
             return Err(bad("pipeline.claim_batch", 0, "must be at least 1"));
@@ -486,7 +534,10 @@ impl Settings {
             return Err(bad(
                 "pipeline.lease_secs",
                 p.lease_secs,
-                &format!("must exceed fetch.timeout_ms ({} ms) so a live attempt is never reclaimed", self.fetch.timeout_ms),
+                &format!(
+                    "must exceed fetch.timeout_ms ({} ms) so a live attempt is never reclaimed",
+                    self.fetch.timeout_ms
+                ),
             ));
         }
         if self.writer.batch_size == 0 {
@@ -503,12 +554,20 @@ impl Settings {
             return Err(bad("fetch.max_body_bytes", 0, "must be at least 1"));
         }
         if f.schemes.is_empty() || f.schemes.iter().any(|s| s != "http" && s != "https") {
-            return Err(bad("fetch.schemes", format!("{:?}", f.schemes), "must be a non-empty list of \"https\" / \"http\""));
+            return Err(bad(
+                "fetch.schemes",
+                format!("{:?}", f.schemes),
+                "must be a non-empty list of \"https\" / \"http\"",
+            ));
         }
         for (pattern, target) in &f.resolve_override {
             let name = pattern.strip_prefix("*.").unwrap_or(pattern);
             if name.is_empty() || name.contains('*') {
-                return Err(bad("fetch.resolve_override", format!("{pattern:?}"), "patterns are `host` or `*.suffix`"));
+                return Err(bad(
+                    "fetch.resolve_override",
+                    format!("{pattern:?}"),
+                    "patterns are `host` or `*.suffix`",
+                ));
             }
             let addrs = match target {
                 OverrideTarget::All(a) => vec![*a],
@@ -531,21 +590,41 @@ impl Settings {
         for job in &self.scheduler.jobs {
             let key = format!("scheduler.jobs[{}]", job.id);
             if job.trigger != "interval" {
-                return Err(bad(&format!("{key}.trigger"), format!("{:?}", job.trigger), "only \"interval\" is supported"));
+                return Err(bad(
+                    &format!("{key}.trigger"),
+                    format!("{:?}", job.trigger),
+                    "only \"interval\" is supported",
+                ));
             }
             match parse_duration(&job.spec) {
                 Ok(d) if d >= Duration::from_millis(100) => {}
-                Ok(_) => return Err(bad(&format!("{key}.spec"), format!("{:?}", job.spec), "interval must be at least 100ms")),
+                Ok(_) => {
+                    return Err(bad(
+                        &format!("{key}.spec"),
+                        format!("{:?}", job.spec),
+                        "interval must be at least 100ms",
+                    ))
+                }
                 Err(why) => return Err(bad(&format!("{key}.spec"), format!("{:?}", job.spec), &why)),
             }
             if job.id == "process_pending_domains" {
                 match job.args.get("limit") {
                     None => {}
                     Some(toml::Value::Integer(n)) if *n >= 1 => {}
-                    Some(v) => return Err(bad(&format!("{key}.args.limit"), format!("{v:?}"), "must be a whole number of at least 1")),
+                    Some(v) => {
+                        return Err(bad(
+                            &format!("{key}.args.limit"),
+                            format!("{v:?}"),
+                            "must be a whole number of at least 1",
+                        ))
+                    }
                 }
             } else {
-                return Err(bad(&format!("{key}.id"), format!("{:?}", job.id), "unknown job (known: process_pending_domains)"));
+                return Err(bad(
+                    &format!("{key}.id"),
+                    format!("{:?}", job.id),
+                    "unknown job (known: process_pending_domains)",
+                ));
             }
         }
         Ok(())
@@ -575,7 +654,10 @@ mod tests {
     fn env_overrides_scalar_keys_with_the_right_type() {
         let s = Settings::from_sources(
             "[database]\nurl = \"sqlite://a.db\"\n",
-            env(&[("DOMAIND_DATABASE__URL", "postgres://x/y"), ("DOMAIND_PIPELINE__CONCURRENCY", "64")]),
+            env(&[
+                ("DOMAIND_DATABASE__URL", "postgres://x/y"),
+                ("DOMAIND_PIPELINE__CONCURRENCY", "64"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.database.url, "postgres://x/y");
@@ -584,30 +666,57 @@ mod tests {
 
     #[test]
     fn bad_env_value_names_key_value_and_reason() {
-        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__CONCURRENCY", "lots")])).unwrap_err().to_string();
-        assert!(err.contains("pipeline.concurrency") && err.contains("lots") && err.contains("whole number"), "{err}");
+        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__CONCURRENCY", "lots")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pipeline.concurrency") && err.contains("lots") && err.contains("whole number"),
+            "{err}"
+        );
     }
 
     #[test]
     fn ssrf_keys_cannot_come_from_the_environment() {
-        let err = Settings::from_sources("", env(&[("DOMAIND_FETCH__ALLOW_PRIVATE", "true")])).unwrap_err().to_string();
-        assert!(err.contains("fetch.allow_private") && err.contains("config file only"), "{err}");
+        let err = Settings::from_sources("", env(&[("DOMAIND_FETCH__ALLOW_PRIVATE", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fetch.allow_private") && err.contains("config file only"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = Settings::from_sources("[pipeline]\nconcurency = 3\n", env(&[])).unwrap_err().to_string();
+        let err = Settings::from_sources("[pipeline]\nconcurency = 3\n", env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("concurency"), "{err}");
-        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__NOPE", "1")])).unwrap_err().to_string();
-        assert!(err.contains("pipeline.nope") && err.contains("no such setting"), "{err}");
+        let err = Settings::from_sources("", env(&[("DOMAIND_PIPELINE__NOPE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pipeline.nope") && err.contains("no such setting"),
+            "{err}"
+        );
     }
 
     #[test]
     fn range_errors_name_key_value_and_reason() {
-        let err = Settings::from_sources("[pipeline]\nconcurrency = 0\n", env(&[])).unwrap_err().to_string();
-        assert!(err.contains("`pipeline.concurrency` = 0") && err.contains("between"), "{err}");
-        let err = Settings::from_sources("[pipeline]\nlease_secs = 10\n", env(&[])).unwrap_err().to_string();
-        assert!(err.contains("pipeline.lease_secs") && err.contains("fetch.timeout_ms"), "{err}");
+        let err = Settings::from_sources("[pipeline]\nconcurrency = 0\n", env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`pipeline.concurrency` = 0") && err.contains("between"),
+            "{err}"
+        );
+        let err = Settings::from_sources("[pipeline]\nlease_secs = 10\n", env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pipeline.lease_secs") && err.contains("fetch.timeout_ms"),
+            "{err}"
+        );
         let err = Settings::from_sources("[fetch.resolve_override]\n\"*.test\" = \"10.0.0.1:80\"\n", env(&[]))
             .unwrap_err()
             .to_string();
@@ -621,8 +730,14 @@ mod tests {
             env(&[]),
         )
         .unwrap();
-        assert_eq!(s.fetch.resolve_override["*.test"].for_scheme("https"), Some("127.0.0.1:18080".parse().unwrap()));
-        assert_eq!(s.fetch.resolve_override["a.example"].for_scheme("https"), Some("127.0.0.1:2".parse().unwrap()));
+        assert_eq!(
+            s.fetch.resolve_override["*.test"].for_scheme("https"),
+            Some("127.0.0.1:18080".parse().unwrap())
+        );
+        assert_eq!(
+            s.fetch.resolve_override["a.example"].for_scheme("https"),
+            Some("127.0.0.1:2".parse().unwrap())
+        );
     }
 
     #[test]

@@ -42,7 +42,11 @@ fn warn_about_overrides(settings: &Settings) {
 
 /// Refuses to expose the API on a non-loopback address without a token.
 pub fn check_bind(settings: &Settings) -> anyhow::Result<SocketAddr> {
-    let addr: SocketAddr = settings.http.bind.parse().with_context(|| format!("http.bind = {:?}", settings.http.bind))?;
+    let addr: SocketAddr = settings
+        .http
+        .bind
+        .parse()
+        .with_context(|| format!("http.bind = {:?}", settings.http.bind))?;
     if !addr.ip().is_loopback() && settings.http.token.is_empty() {
         anyhow::bail!(
             "refusing to bind {addr} without a token: set http.token (or DOMAIND_HTTP__TOKEN) or bind a loopback address"
@@ -99,7 +103,14 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(instance = %state.instance, %addr, port, "domaind serving");
-        Ok(Application { port, server, pipeline, state, store, stop_rx })
+        Ok(Application {
+            port,
+            server,
+            pipeline,
+            state,
+            store,
+            stop_rx,
+        })
     }
 
     /// The bound HTTP port.
@@ -154,12 +165,22 @@ async fn wait_for_stop(stop_rx: &mut mpsc::UnboundedReceiver<StopReason>) -> Sto
 pub async fn process_once(settings: Settings, limit: usize) -> anyhow::Result<DrainReport> {
     warn_about_overrides(&settings);
     let store = open_store(&settings).await?;
-    let (state, _stop_rx) =
-        ServiceState::new(settings.supervisor.max_restarts, Duration::from_secs(settings.supervisor.within_secs));
+    let (state, _stop_rx) = ServiceState::new(
+        settings.supervisor.max_restarts,
+        Duration::from_secs(settings.supervisor.within_secs),
+    );
     let state = Arc::new(state);
     let client = HttpClient::new(&settings.fetch).context("cannot build the HTTP client")?;
-    let pipeline = start_pipeline(&settings, store.clone(), state, client, false).context("cannot start the pipeline")?;
-    let report = pipeline.fetcher.send(Tick { limit, list_domains: true }).await.context("pipeline stopped")?;
+    let pipeline =
+        start_pipeline(&settings, store.clone(), state, client, false).context("cannot start the pipeline")?;
+    let report = pipeline
+        .fetcher
+        .send(Tick {
+            limit,
+            list_domains: true,
+        })
+        .await
+        .context("pipeline stopped")?;
     let _ = pipeline.supervisor.send(Shutdown).await;
     store.close().await;
     Ok(report)

@@ -77,20 +77,24 @@ impl DbWriter {
         self.writing = true;
         let store = self.store.clone();
         let instance = self.state.instance.clone();
-        ctx.spawn(write_until_stored(store, instance, batch).into_actor(self).map(|report, act, ctx| {
-            act.writing = false;
-            let lost = report.lost() as u64;
-            if lost > 0 {
-                act.state.add_fenced_writes_lost(lost);
-                tracing::warn!(lost, "result writes refused by fencing (their claims were reclaimed)");
-            }
-            if let Some(fetcher) = &act.fetcher {
-                fetcher.do_send(BatchWritten(report));
-            }
-            if act.buffer.len() >= act.batch_size || !act.flush_waiters.is_empty() {
-                act.flush(ctx);
-            }
-        }));
+        ctx.spawn(
+            write_until_stored(store, instance, batch)
+                .into_actor(self)
+                .map(|report, act, ctx| {
+                    act.writing = false;
+                    let lost = report.lost() as u64;
+                    if lost > 0 {
+                        act.state.add_fenced_writes_lost(lost);
+                        tracing::warn!(lost, "result writes refused by fencing (their claims were reclaimed)");
+                    }
+                    if let Some(fetcher) = &act.fetcher {
+                        fetcher.do_send(BatchWritten(report));
+                    }
+                    if act.buffer.len() >= act.batch_size || !act.flush_waiters.is_empty() {
+                        act.flush(ctx);
+                    }
+                }),
+        );
     }
 }
 
@@ -105,7 +109,9 @@ async fn write_until_stored(store: Store, instance: String, batch: Vec<Outcome>)
                 tracing::error!(error = %e, rows = batch.len(), "batch refused by the database; writing rows one by one");
                 let mut report = WriteReport::default();
                 for outcome in batch {
-                    report.domains.extend(write_single(&store, &instance, outcome).await.domains);
+                    report
+                        .domains
+                        .extend(write_single(&store, &instance, outcome).await.domains);
                 }
                 return report;
             }
@@ -124,7 +130,16 @@ async fn write_single(store: &Store, instance: &str, outcome: Outcome) -> WriteR
     loop {
         match store.write_outcomes(instance, std::slice::from_ref(&current)).await {
             Ok(report) => return report,
-            Err(e) if is_data_error(&e) && !matches!(current.kind, OutcomeKind::Failed { kind: ErrorKind::Internal, .. }) => {
+            Err(e)
+                if is_data_error(&e)
+                    && !matches!(
+                        current.kind,
+                        OutcomeKind::Failed {
+                            kind: ErrorKind::Internal,
+                            ..
+                        }
+                    ) =>
+            {
                 tracing::error!(domain = %current.claimed.domain, error = %e, "result refused by the database; recording it as internal");
                 current.kind = OutcomeKind::Failed {
                     kind: ErrorKind::Internal,
@@ -153,8 +168,10 @@ async fn write_single(store: &Store, instance: &str, outcome: Outcome) -> WriteR
 }
 
 fn is_data_error(e: &StoreError) -> bool {
-    matches!(e, StoreError::Query(sqlx::Error::Database(_)) | StoreError::Query(sqlx::Error::Encode(_)))
-        && !matches!(e, StoreError::Query(sqlx::Error::Database(db)) if is_transient_db(db.as_ref()))
+    matches!(
+        e,
+        StoreError::Query(sqlx::Error::Database(_)) | StoreError::Query(sqlx::Error::Encode(_))
+    ) && !matches!(e, StoreError::Query(sqlx::Error::Database(db)) if is_transient_db(db.as_ref()))
 }
 
 fn is_transient_db(db: &dyn sqlx::error::DatabaseError) -> bool {

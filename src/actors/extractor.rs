@@ -49,7 +49,13 @@ impl Extractor {
         writer: Addr<DbWriter>,
         state: Arc<ServiceState>,
     ) -> Extractor {
-        Extractor { name: format!("extractor-{index}"), client, parsers, writer, state }
+        Extractor {
+            name: format!("extractor-{index}"),
+            client,
+            parsers,
+            writer,
+            state,
+        }
     }
 }
 
@@ -82,18 +88,24 @@ impl Handler<Extract> for Extractor {
         let parsers = self.parsers.clone();
         let writer = self.writer.clone();
         let me = ctx.address();
-        let span = tracing::info_span!("domain", domain = %claimed.domain, domain_id = claimed.id, attempt = claimed.attempts);
+        let span =
+            tracing::info_span!("domain", domain = %claimed.domain, domain_id = claimed.id, attempt = claimed.attempts);
         // Detached from the actor: a restart of this actor must not cancel other domains in flight.
         actix_rt::spawn(tracing::Instrument::instrument(
             async move {
                 let started_at = Utc::now();
-                let attempt = AssertUnwindSafe(attempt(claimed.clone(), client, parsers)).catch_unwind().await;
+                let attempt = AssertUnwindSafe(attempt(claimed.clone(), client, parsers))
+                    .catch_unwind()
+                    .await;
                 let outcome = attempt.unwrap_or_else(|panic| {
                     let message = panic_message(panic.as_ref());
                     me.do_send(Crashed(format!("{}: {message}", claimed.domain)));
                     Outcome {
                         claimed,
-                        kind: OutcomeKind::Failed { kind: ErrorKind::Internal, message: format!("worker panicked: {message}") },
+                        kind: OutcomeKind::Failed {
+                            kind: ErrorKind::Internal,
+                            message: format!("worker panicked: {message}"),
+                        },
                         started_at,
                         finished_at: Utc::now(),
                         http_status: None,
@@ -125,13 +137,33 @@ async fn attempt(claimed: ClaimedDomain, client: HttpClient, parsers: ParserPool
     let (kind, http_status) = match client.fetch_homepage(&claimed.domain).await {
         Err(e) => {
             tracing::debug!(error_kind = %e.kind, message = %e.message, "attempt failed");
-            (OutcomeKind::Failed { kind: e.kind, message: e.message }, e.http_status)
+            (
+                OutcomeKind::Failed {
+                    kind: e.kind,
+                    message: e.message,
+                },
+                e.http_status,
+            )
         }
         Ok(page) => {
             let status = page.status;
             let body_len = page.body.len() as u64;
-            match parsers.parse(&claimed.domain, page.body, page.final_url.clone(), page.content_type.clone()).await {
-                Err(e) => (OutcomeKind::Failed { kind: ErrorKind::Internal, message: e.to_string() }, Some(status)),
+            match parsers
+                .parse(
+                    &claimed.domain,
+                    page.body,
+                    page.final_url.clone(),
+                    page.content_type.clone(),
+                )
+                .await
+            {
+                Err(e) => (
+                    OutcomeKind::Failed {
+                        kind: ErrorKind::Internal,
+                        message: e.to_string(),
+                    },
+                    Some(status),
+                ),
                 Ok(mut meta) => {
                     meta.url = Some(page.url);
                     meta.final_url = Some(page.final_url.to_string());
@@ -150,5 +182,11 @@ async fn attempt(claimed: ClaimedDomain, client: HttpClient, parsers: ParserPool
             }
         }
     };
-    Outcome { claimed, kind, started_at, finished_at: Utc::now(), http_status }
+    Outcome {
+        claimed,
+        kind,
+        started_at,
+        finished_at: Utc::now(),
+        http_status,
+    }
 }

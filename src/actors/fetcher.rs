@@ -224,7 +224,10 @@ impl Handler<Tick> for Fetcher {
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) -> Self::Result {
         let (reply, rx) = oneshot::channel();
         if !self.accepting {
-            let _ = reply.send(DrainReport { error: Some("the service is shutting down".into()), ..Default::default() });
+            let _ = reply.send(DrainReport {
+                error: Some("the service is shutting down".into()),
+                ..Default::default()
+            });
         } else {
             let id = self.next_drain;
             self.next_drain += 1;
@@ -241,7 +244,10 @@ impl Handler<Tick> for Fetcher {
             self.pump(ctx);
         }
         Box::pin(async move {
-            rx.await.unwrap_or_else(|_| DrainReport { error: Some("the pipeline stopped".into()), ..Default::default() })
+            rx.await.unwrap_or_else(|_| DrainReport {
+                error: Some("the pipeline stopped".into()),
+                ..Default::default()
+            })
         })
     }
 }
@@ -251,8 +257,12 @@ impl Handler<BatchWritten> for Fetcher {
 
     fn handle(&mut self, msg: BatchWritten, ctx: &mut Context<Self>) {
         for written in msg.0.domains {
-            let Some(drain_id) = self.in_flight.remove(&written.id) else { continue };
-            let Some(drain) = self.drains.get_mut(&drain_id) else { continue };
+            let Some(drain_id) = self.in_flight.remove(&written.id) else {
+                continue;
+            };
+            let Some(drain) = self.drains.get_mut(&drain_id) else {
+                continue;
+            };
             drain.outstanding = drain.outstanding.saturating_sub(1);
             drain.report.processed += 1;
             if written.success && written.applied {
@@ -261,7 +271,10 @@ impl Handler<BatchWritten> for Fetcher {
                 drain.report.failed += 1;
             }
             if drain.list_domains {
-                drain.report.domains.push(ProcessedDomain { domain_id: written.id, domain: written.domain });
+                drain.report.domains.push(ProcessedDomain {
+                    domain_id: written.id,
+                    domain: written.domain,
+                });
             }
         }
         self.finish_drains();

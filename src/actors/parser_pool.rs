@@ -57,9 +57,19 @@ impl ParserPool {
         content_type: Option<String>,
     ) -> Result<Metadata, ParseFailed> {
         let (reply, rx) = oneshot::channel();
-        let job = Job { domain: domain.to_string(), html, url, content_type, reply };
-        self.tx.send(job).await.map_err(|_| ParseFailed("parser pool is shut down".into()))?;
-        rx.await.unwrap_or_else(|_| Err(ParseFailed("parser thread exited".into())))
+        let job = Job {
+            domain: domain.to_string(),
+            html,
+            url,
+            content_type,
+            reply,
+        };
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| ParseFailed("parser pool is shut down".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(ParseFailed("parser thread exited".into())))
     }
 }
 
@@ -79,7 +89,13 @@ fn spawn_worker(index: usize, rx: SharedReceiver, state: Arc<ServiceState>, back
             };
             let result = catch_unwind(AssertUnwindSafe(|| {
                 faults::check(&job.domain, Stage::Parser);
-                extract(&job.html, &PageContext { url: &job.url, content_type: job.content_type.as_deref() })
+                extract(
+                    &job.html,
+                    &PageContext {
+                        url: &job.url,
+                        content_type: job.content_type.as_deref(),
+                    },
+                )
             }));
             match result {
                 Ok(meta) => {

@@ -38,7 +38,15 @@ impl Scheduler {
         state: Arc<ServiceState>,
         reaper_every: Duration,
     ) -> Scheduler {
-        Scheduler { jobs, fetcher, store, state, reaper_every, running: HashSet::new(), stopped: false }
+        Scheduler {
+            jobs,
+            fetcher,
+            store,
+            state,
+            reaper_every,
+            running: HashSet::new(),
+            stopped: false,
+        }
     }
 
     fn fire(&mut self, job: &JobSettings, ctx: &mut Context<Self>) {
@@ -52,22 +60,29 @@ impl Scheduler {
         let limit = job.limit().unwrap_or(1000).max(1) as usize;
         let id = job.id.clone();
         let span = tracing::info_span!("job_run", job = %id);
-        let tick = self.fetcher.send(Tick { limit, list_domains: false });
-        ctx.spawn(tracing::Instrument::instrument(tick, span).into_actor(self).map(move |result, act, _| {
-            act.running.remove(&id);
-            match result {
-                Ok(r) if r.processed > 0 || r.error.is_some() => tracing::info!(
-                    job = %id,
-                    processed = r.processed,
-                    successful = r.successful,
-                    failed = r.failed,
-                    error = r.error.as_deref().unwrap_or(""),
-                    "job run finished"
-                ),
-                Ok(_) => tracing::debug!(job = %id, "job run found nothing to do"),
-                Err(e) => tracing::error!(job = %id, error = %e, "job run could not reach the fetcher"),
-            }
-        }));
+        let tick = self.fetcher.send(Tick {
+            limit,
+            list_domains: false,
+        });
+        ctx.spawn(
+            tracing::Instrument::instrument(tick, span)
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    act.running.remove(&id);
+                    match result {
+                        Ok(r) if r.processed > 0 || r.error.is_some() => tracing::info!(
+                            job = %id,
+                            processed = r.processed,
+                            successful = r.successful,
+                            failed = r.failed,
+                            error = r.error.as_deref().unwrap_or(""),
+                            "job run finished"
+                        ),
+                        Ok(_) => tracing::debug!(job = %id, "job run found nothing to do"),
+                        Err(e) => tracing::error!(job = %id, error = %e, "job run could not reach the fetcher"),
+                    }
+                }),
+        );
     }
 }
 

@@ -70,7 +70,10 @@ impl ServiceState {
         let state = ServiceState {
             instance: format!("{}-{}-{:05x}", host.trim(), std::process::id(), nanos & 0xfffff),
             started_at: Utc::now(),
-            actors: Mutex::new(Actors { by_name: BTreeMap::new(), recent_restarts: VecDeque::new() }),
+            actors: Mutex::new(Actors {
+                by_name: BTreeMap::new(),
+                recent_restarts: VecDeque::new(),
+            }),
             draining: AtomicBool::new(false),
             escalated: AtomicBool::new(false),
             fenced_writes_lost: AtomicU64::new(0),
@@ -117,7 +120,11 @@ impl ServiceState {
         let (restarts, exceeded) = {
             let mut actors = self.actors();
             actors.recent_restarts.push_back(now);
-            while actors.recent_restarts.front().is_some_and(|t| now.duration_since(*t) > self.within) {
+            while actors
+                .recent_restarts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > self.within)
+            {
                 actors.recent_restarts.pop_front();
             }
             let exceeded = actors.recent_restarts.len() > self.max_restarts as usize;
@@ -190,12 +197,20 @@ impl ServiceState {
         self.actors()
             .by_name
             .values()
-            .map(|a| ActorSnapshot { uptime_secs: (now - a.started_at).num_seconds(), ..a.clone() })
+            .map(|a| ActorSnapshot {
+                uptime_secs: (now - a.started_at).num_seconds(),
+                ..a.clone()
+            })
             .collect()
     }
 
     /// Total restarts of actors whose name starts with `prefix`.
     pub fn restarts(&self, prefix: &str) -> u64 {
-        self.actors().by_name.values().filter(|a| a.name.starts_with(prefix)).map(|a| a.restarts).sum()
+        self.actors()
+            .by_name
+            .values()
+            .filter(|a| a.name.starts_with(prefix))
+            .map(|a| a.restarts)
+            .sum()
     }
 }

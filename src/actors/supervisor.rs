@@ -68,8 +68,15 @@ pub fn start_pipeline(
             actix::Supervisor::start(move |_| Extractor::new(i, client, parsers, writer, state))
         })
         .collect();
-    let fetcher =
-        Fetcher::new(store.clone(), state.clone(), extractors, p.concurrency, p.claim_batch, p.lease()).start();
+    let fetcher = Fetcher::new(
+        store.clone(),
+        state.clone(),
+        extractors,
+        p.concurrency,
+        p.claim_batch,
+        p.lease(),
+    )
+    .start();
     writer.do_send(SetFetcher(fetcher.clone().recipient()));
     let scheduler = with_scheduler.then(|| {
         Scheduler::new(
@@ -130,7 +137,10 @@ impl Handler<Shutdown> for Supervisor {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             // Bounded: with the database down, the leases expire and the rows come back anyway.
-            if tokio::time::timeout(grace.max(Duration::from_secs(1)), writer.send(Flush)).await.is_err() {
+            if tokio::time::timeout(grace.max(Duration::from_secs(1)), writer.send(Flush))
+                .await
+                .is_err()
+            {
                 tracing::error!("the writer could not flush before the deadline (database unavailable?)");
             }
             match store.release_leases(&state.instance).await {

@@ -8,8 +8,9 @@
 use url::Url;
 
 use super::fields::{self, Sources};
-use super::raw::{floor_prefix, PREFIX_BYTES};
+use super::raw::PREFIX_BYTES;
 use super::schema::Schema;
+use super::text::floor_prefix;
 use super::{charset, head, jsonld, raw, urls};
 use crate::model::Metadata;
 

@@ -4,6 +4,7 @@
 
 use super::jsonld::MAX_BLOCKS;
 use super::scan::tags;
+use super::text::floor_prefix;
 use super::urls::may_be_profile;
 
 /// Without a `</head>`, the DOM is built from this much of the page; a body `<h1>` must start
@@ -112,15 +113,6 @@ pub(super) fn safe_prefix(src: &str) -> &str {
 /// `doc[start..end]`, at most [`MAX_H1_BYTES`] long, cut on a char boundary.
 fn bounded_slice(doc: &str, start: usize, end: usize) -> &str {
     floor_prefix(doc.get(start..end).unwrap_or_default(), MAX_H1_BYTES)
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-pub(super) fn floor_prefix(s: &str, max: usize) -> &str {
-    let mut end = max.min(s.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

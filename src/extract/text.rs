@@ -1,19 +1,38 @@
 //! Text normalization shared by every extracted value: whitespace collapsing and the one extra
 //! level of entity decoding that repairs double-encoded pages (`&amp;amp;` in the source).
 
+/// Input past this many bytes is ignored, and a cleaned value is cut to [`MAX_VALUE_BYTES`]:
+/// no stored page fact can be megabytes long.
+const MAX_INPUT_BYTES: usize = 64 * 1024;
+/// The longest cleaned value kept (cut on a char boundary).
+pub(super) const MAX_VALUE_BYTES: usize = 4096;
+
 /// Collapses whitespace, trims, and decodes one leftover level of common entities; `None` if empty.
 ///
 /// The HTML parser has already decoded entities once; a value that still contains `&amp;`,
 /// `&#39;`... was double-encoded by the page, so exactly one more level is decoded here (and
 /// JSON-LD text, which the parser never decodes, gets its single level here too).
 pub(super) fn clean(raw: &str) -> Option<String> {
-    let decoded = decode_entities(raw);
-    let collapsed = collapse_whitespace(&decoded);
+    let decoded = decode_entities(floor_prefix(raw, MAX_INPUT_BYTES));
+    let mut collapsed = collapse_whitespace(&decoded);
+    if collapsed.len() > MAX_VALUE_BYTES {
+        let cut = floor_prefix(&collapsed, MAX_VALUE_BYTES).trim_end().len();
+        collapsed.truncate(cut);
+    }
     if collapsed.is_empty() {
         None
     } else {
         Some(collapsed)
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+pub(super) fn floor_prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Collapses every run of Unicode whitespace into one space and trims both ends.
@@ -153,6 +172,17 @@ mod tests {
         assert_eq!(clean("A &amp;amp; B").as_deref(), Some("A &amp; B"));
         assert_eq!(clean("it&#39;s &#x2014; &#8217;").as_deref(), Some("it's — ’"));
         assert_eq!(clean("&#150; &mdash;").as_deref(), Some("– —"));
+    }
+
+    #[test]
+    fn bounds_value_length_on_a_char_boundary() {
+        let long = "é".repeat(MAX_VALUE_BYTES);
+        let cleaned = clean(&long).expect("non-empty");
+        assert_eq!(cleaned.len(), MAX_VALUE_BYTES);
+        assert!(
+            clean(&format!("{}x", " ".repeat(MAX_INPUT_BYTES))).is_none(),
+            "input past the bound is ignored"
+        );
     }
 
     #[test]

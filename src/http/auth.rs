@@ -22,7 +22,10 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let token = req.app_data::<web::Data<AppState>>().map(|a| a.settings.http.token.clone()).unwrap_or_default();
+    let token = req
+        .app_data::<web::Data<AppState>>()
+        .map(|a| a.settings.http.token.clone())
+        .unwrap_or_default();
     if !token.is_empty() && req.path().starts_with("/api/") {
         let presented = req
             .headers()

@@ -45,14 +45,19 @@ pub async fn process_pending_domains(
         return Err(ApiError::BadRequest(format!("limit must be at least 1, got {limit}")));
     }
     if limit > max {
-        return Err(ApiError::BadRequest(format!("limit {limit} exceeds the maximum of {max} (http.max_dev_limit)")));
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} exceeds the maximum of {max} (http.max_dev_limit)"
+        )));
     }
     if app.state.is_draining() {
         return Err(ApiError::Unavailable("the service is shutting down".into()));
     }
     let report = app
         .fetcher
-        .send(Tick { limit: limit as usize, list_domains: true })
+        .send(Tick {
+            limit: limit as usize,
+            list_domains: true,
+        })
         .await
         .map_err(|e| ApiError::Unavailable(format!("the pipeline is not running: {e}")))?;
     if let Some(error) = &report.error {

@@ -44,7 +44,10 @@ pub fn validate_tenant(tenant: &str) -> Result<(), String> {
     if tenant.is_empty() || tenant.len() > 64 {
         return Err("tenant_id must be 1 to 64 characters".into());
     }
-    if !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+    if !tenant
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
         return Err("tenant_id may contain only letters, digits, '.', '_' and '-'".into());
     }
     Ok(())
@@ -57,7 +60,10 @@ pub fn parse_names<'a>(inputs: impl IntoIterator<Item = &'a str>) -> (Vec<Domain
     for input in inputs {
         match DomainName::parse(input) {
             Ok(name) => names.push(name),
-            Err(e) => rejected.push(Rejected { input: input.chars().take(256).collect(), reason: e.to_string() }),
+            Err(e) => rejected.push(Rejected {
+                input: input.chars().take(256).collect(),
+                reason: e.to_string(),
+            }),
         }
     }
     (names, rejected)
@@ -78,5 +84,9 @@ pub async fn add_domains(app: web::Data<AppState>, body: web::Json<AddDomains>) 
     validate_tenant(&tenant).map_err(ApiError::BadRequest)?;
     let (names, rejected) = parse_names(body.domains.iter().map(String::as_str));
     let report = app.store.insert_domains(&tenant, &names).await?;
-    Ok(HttpResponse::Ok().json(AddDomainsResponse { accepted: report.accepted, duplicates: report.duplicates, rejected }))
+    Ok(HttpResponse::Ok().json(AddDomainsResponse {
+        accepted: report.accepted,
+        duplicates: report.duplicates,
+        rejected,
+    }))
 }

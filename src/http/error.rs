@@ -74,7 +74,10 @@ impl ResponseError for ApiError {
         if let ApiError::Unauthorized(_) = self {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        response.json(ErrorBody { error: self.kind(), message: self.to_string() })
+        response.json(ErrorBody {
+            error: self.kind(),
+            message: self.to_string(),
+        })
     }
 }
 
@@ -118,5 +121,9 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
 
 /// Any route that does not exist.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }

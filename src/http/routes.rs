@@ -25,13 +25,17 @@ pub struct AppState {
 
 /// Registers every route, the JSON error handlers and the 404 fallback.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
-    cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(error::json_error))
-        .app_data(web::QueryConfig::default().error_handler(error::query_error))
-        .app_data(web::PathConfig::default().error_handler(error::path_error))
-        .service(health::live)
-        .service(health::ready)
-        .service(dev::process_pending_domains)
-        .service(domains::add_domains)
-        .service(status::status)
-        .default_service(web::to(error::not_found));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_body_bytes)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .service(health::live)
+    .service(health::ready)
+    .service(dev::process_pending_domains)
+    .service(domains::add_domains)
+    .service(status::status)
+    .default_service(web::to(error::not_found));
 }

@@ -51,7 +51,13 @@ mod tests {
     fn outcome(kind: OutcomeKind) -> Outcome {
         let now = Utc::now();
         Outcome {
-            claimed: ClaimedDomain { id: 1, tenant_id: "t".into(), domain: "a.test".into(), attempts: 1, claim_token: 9 },
+            claimed: ClaimedDomain {
+                id: 1,
+                tenant_id: "t".into(),
+                domain: "a.test".into(),
+                attempts: 1,
+                claim_token: 9,
+            },
             kind,
             started_at: now,
             finished_at: now,
@@ -61,11 +67,19 @@ mod tests {
 
     #[test]
     fn nul_characters_never_reach_the_database() {
-        let meta = Metadata { title: Some("a\0b".into()), ..Default::default() };
+        let meta = Metadata {
+            title: Some("a\0b".into()),
+            ..Default::default()
+        };
         let (_, json, _, _) = result_columns(&outcome(OutcomeKind::Completed(Box::new(meta))));
         assert_eq!(json.unwrap(), r#"{"title":"ab"}"#);
-        let (status, json, kind, msg) =
-            result_columns(&outcome(OutcomeKind::Failed { kind: ErrorKind::Decode, message: "x\0y".into() }));
-        assert_eq!((status, json, kind, msg.as_deref()), ("error", None, Some("decode"), Some("xy")));
+        let (status, json, kind, msg) = result_columns(&outcome(OutcomeKind::Failed {
+            kind: ErrorKind::Decode,
+            message: "x\0y".into(),
+        }));
+        assert_eq!(
+            (status, json, kind, msg.as_deref()),
+            ("error", None, Some("decode"), Some("xy"))
+        );
     }
 }

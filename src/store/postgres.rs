@@ -25,7 +25,12 @@ pub(super) async fn insert_domains(pool: &PgPool, tenant: &str, names: &[String]
     Ok(done.rows_affected())
 }
 
-pub(super) async fn claim(pool: &PgPool, owner: &str, n: usize, lease: Duration) -> Result<Vec<ClaimedDomain>, StoreError> {
+pub(super) async fn claim(
+    pool: &PgPool,
+    owner: &str,
+    n: usize,
+    lease: Duration,
+) -> Result<Vec<ClaimedDomain>, StoreError> {
     let rows = sqlx::query(
         "UPDATE domains SET status = 'processing', lease_owner = $1,
                 lease_expires_at = now() + $2 * interval '1 millisecond',
@@ -68,7 +73,11 @@ pub(super) async fn renew_leases(pool: &PgPool, owner: &str, lease: Duration) ->
     Ok(done.rows_affected())
 }
 
-pub(super) async fn write_outcomes(pool: &PgPool, instance: &str, outcomes: &[Outcome]) -> Result<WriteReport, StoreError> {
+pub(super) async fn write_outcomes(
+    pool: &PgPool,
+    instance: &str,
+    outcomes: &[Outcome],
+) -> Result<WriteReport, StoreError> {
     let mut ids = Vec::with_capacity(outcomes.len());
     let mut tokens = Vec::with_capacity(outcomes.len());
     let mut statuses = Vec::with_capacity(outcomes.len());
@@ -117,7 +126,10 @@ pub(super) async fn write_outcomes(pool: &PgPool, instance: &str, outcomes: &[Ou
             })
             .collect(),
     };
-    let outcome_text: Vec<&str> = outcomes.iter().map(|o| attempt_outcome(o, applied.contains(&o.claimed.id))).collect();
+    let outcome_text: Vec<&str> = outcomes
+        .iter()
+        .map(|o| attempt_outcome(o, applied.contains(&o.claimed.id)))
+        .collect();
     let started: Vec<_> = outcomes.iter().map(|o| o.started_at).collect();
     let finished: Vec<_> = outcomes.iter().map(|o| o.finished_at).collect();
     let http: Vec<Option<i32>> = outcomes.iter().map(|o| o.http_status.map(i32::from)).collect();
@@ -168,7 +180,9 @@ pub(super) async fn release_leases(pool: &PgPool, owner: &str) -> Result<u64, St
 }
 
 pub(super) async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status").fetch_all(pool).await?)
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status")
+        .fetch_all(pool)
+        .await?)
 }
 
 const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner, lease_expires_at,
@@ -206,11 +220,13 @@ pub(super) async fn get_domain(pool: &PgPool, id: i64) -> Result<Option<DomainRo
 }
 
 pub(super) async fn find_domain(pool: &PgPool, tenant: &str, domain: &str) -> Result<Option<DomainRow>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = $1 AND domain = $2"))
-        .bind(tenant)
-        .bind(domain)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = $1 AND domain = $2"
+    ))
+    .bind(tenant)
+    .bind(domain)
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(domain_row).transpose()
 }
 

@@ -77,13 +77,11 @@ pub(super) async fn claim(
 
 pub(super) async fn renew_leases(pool: &SqlitePool, owner: &str, lease: Duration) -> Result<u64, StoreError> {
     let now = Utc::now();
-    let done = sqlx::query(
-        "UPDATE domains SET lease_expires_at = ?2 WHERE status = 'processing' AND lease_owner = ?1",
-    )
-    .bind(owner)
-    .bind(lease_expiry(now, lease))
-    .execute(pool)
-    .await?;
+    let done = sqlx::query("UPDATE domains SET lease_expires_at = ?2 WHERE status = 'processing' AND lease_owner = ?1")
+        .bind(owner)
+        .bind(lease_expiry(now, lease))
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -168,7 +166,9 @@ pub(super) async fn release_leases(pool: &SqlitePool, owner: &str) -> Result<u64
 }
 
 pub(super) async fn count_by_status(pool: &SqlitePool) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status").fetch_all(pool).await?)
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM domains GROUP BY status")
+        .fetch_all(pool)
+        .await?)
 }
 
 const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner, lease_expires_at,
@@ -218,12 +218,18 @@ pub(super) async fn get_domain(pool: &SqlitePool, id: i64) -> Result<Option<Doma
     row.as_ref().map(domain_row).transpose()
 }
 
-pub(super) async fn find_domain(pool: &SqlitePool, tenant: &str, domain: &str) -> Result<Option<DomainRow>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = ?1 AND domain = ?2"))
-        .bind(tenant)
-        .bind(domain)
-        .fetch_optional(pool)
-        .await?;
+pub(super) async fn find_domain(
+    pool: &SqlitePool,
+    tenant: &str,
+    domain: &str,
+) -> Result<Option<DomainRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM domains WHERE tenant_id = ?1 AND domain = ?2"
+    ))
+    .bind(tenant)
+    .bind(domain)
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(domain_row).transpose()
 }
 

@@ -13,7 +13,9 @@ async fn bad_inputs_get_json_errors(db: Db) {
     let app = spawn_app(db).await;
     let json = "application/json";
 
-    let (code, body) = app.post_raw("/api/v1/domains", json, r#"{"domains": "example.com"}"#).await;
+    let (code, body) = app
+        .post_raw("/api/v1/domains", json, r#"{"domains": "example.com"}"#)
+        .await;
     assert_json_error(code, &body, 400, "invalid_body");
     let (code, body) = app.post_raw("/api/v1/domains", json, r#"{"domains": [1, 2]}"#).await;
     assert_json_error(code, &body, 400, "invalid_body");
@@ -22,9 +24,17 @@ async fn bad_inputs_get_json_errors(db: Db) {
     assert!(body["message"].as_str().unwrap().contains("empty"), "{body}");
     let (code, body) = app.post_raw("/api/v1/domains", json, "{not json").await;
     assert_json_error(code, &body, 400, "invalid_body");
-    let (code, body) = app.post_raw("/api/v1/domains", "text/plain", r#"{"domains": []}"#).await;
+    let (code, body) = app
+        .post_raw("/api/v1/domains", "text/plain", r#"{"domains": []}"#)
+        .await;
     assert_json_error(code, &body, 415, "unsupported_media_type");
-    let (code, body) = app.post_raw("/api/v1/domains", json, r#"{"domains": ["a.com"], "tenant_id": "no spaces"}"#).await;
+    let (code, body) = app
+        .post_raw(
+            "/api/v1/domains",
+            json,
+            r#"{"domains": ["a.com"], "tenant_id": "no spaces"}"#,
+        )
+        .await;
     assert_json_error(code, &body, 400, "bad_request");
     let (code, body) = app.post_raw("/api/v1/domains", json, vec![b' '; 3 * 1024 * 1024]).await;
     assert_json_error(code, &body, 413, "payload_too_large");
@@ -37,14 +47,26 @@ async fn bad_inputs_get_json_errors(db: Db) {
     assert_eq!(body["accepted"], 2, "{body}");
     let rejected = body["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 4, "{body}");
-    assert!(rejected.iter().all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty())), "{body}");
+    assert!(
+        rejected
+            .iter()
+            .all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty())),
+        "{body}"
+    );
     assert!(rejected[0]["input"].as_str().unwrap().len() <= 256);
     assert_eq!(app.row("example.com").await.status, "pending");
     assert_eq!(app.row("www.example.com").await.status, "pending");
-    let (_, again) = app.post_raw("/api/v1/domains", json, r#"{"domains": ["example.com"]}"#).await;
+    let (_, again) = app
+        .post_raw("/api/v1/domains", json, r#"{"domains": ["example.com"]}"#)
+        .await;
     assert_eq!(again["duplicates"], 1, "{again}");
 
-    for (query, kind) in [("limit=-1", "bad_request"), ("limit=0", "bad_request"), ("limit=abc", "invalid_query"), ("limit=5000", "bad_request")] {
+    for (query, kind) in [
+        ("limit=-1", "bad_request"),
+        ("limit=0", "bad_request"),
+        ("limit=abc", "invalid_query"),
+        ("limit=5000", "bad_request"),
+    ] {
         let (code, body) = app.get(&format!("/api/v3/dev/process-pending-domains?{query}")).await;
         assert_json_error(code, &body, 400, kind);
     }
@@ -58,7 +80,11 @@ async fn bad_inputs_get_json_errors(db: Db) {
     let status = app.status().await;
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(status["domains"]["pending"], 2);
-    assert!(status["actors"].as_array().unwrap().iter().any(|a| a["name"] == "fetcher" && a["state"] == "running"));
+    assert!(status["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "fetcher" && a["state"] == "running"));
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(bad_inputs_get_json_errors);

@@ -62,11 +62,21 @@ async fn respond(req: HttpRequest) -> HttpResponse {
     let html = |body: Vec<u8>| HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body);
     match host.split(['-', '.']).next().unwrap_or("") {
         "alpha" => html(ALPHA.as_bytes().to_vec()),
-        "bravo" => HttpResponse::Ok().content_type("text/html; charset=windows-1252").body(bravo_bytes()),
+        "bravo" => HttpResponse::Ok()
+            .content_type("text/html; charset=windows-1252")
+            .body(bravo_bytes()),
         "charlie" => html(CHARLIE.as_bytes().to_vec()),
         "notfound" => HttpResponse::NotFound().content_type("text/html").body("<h1>nope</h1>"),
-        "big" => html(format!("<html><head><title>big</title></head><body>{}</body></html>", "x".repeat(300_000)).into_bytes()),
-        "toip" => HttpResponse::Found().insert_header(("Location", format!("http://127.0.0.1:{port}/"))).finish(),
+        "big" => html(
+            format!(
+                "<html><head><title>big</title></head><body>{}</body></html>",
+                "x".repeat(300_000)
+            )
+            .into_bytes(),
+        ),
+        "toip" => HttpResponse::Found()
+            .insert_header(("Location", format!("http://127.0.0.1:{port}/")))
+            .finish(),
         "slow" => {
             tokio::time::sleep(Duration::from_millis(1800)).await;
             html(ALPHA.as_bytes().to_vec())
@@ -84,13 +94,21 @@ pub fn start() -> Fixture {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind closed");
         l.local_addr().expect("closed addr").port()
     };
-    let server = HttpServer::new(move || App::new().app_data(web::Data::new(port)).default_service(web::to(respond)))
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen fixture")
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(port))
+            .default_service(web::to(respond))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen fixture")
+    .run();
     let handle = server.handle();
     actix_rt::spawn(server);
-    Fixture { port, closed_port, handle }
+    Fixture {
+        port,
+        closed_port,
+        handle,
+    }
 }

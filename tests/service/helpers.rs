@@ -55,8 +55,15 @@ pub fn postgres_url() -> Option<String> {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A database created for one test; dropped by `drop_db`.
@@ -74,17 +81,30 @@ impl TestDb {
                 let dir = std::env::temp_dir().join(unique("domaind_test"));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
-                TestDb { url, pg_admin: None, dir: Some(dir) }
+                TestDb {
+                    url,
+                    pg_admin: None,
+                    dir: Some(dir),
+                }
             }
             Db::Postgres => {
                 use sqlx::Connection;
                 let server = postgres_url().expect("postgres url");
                 let name = unique("domaind_test");
-                let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to DOMAIND_TEST_DATABASE_URL");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+                let mut conn = sqlx::PgConnection::connect(&server)
+                    .await
+                    .expect("connect to DOMAIND_TEST_DATABASE_URL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
                 let mut url = url::Url::parse(&server).expect("server url");
                 url.set_path(&name);
-                TestDb { url: url.to_string(), pg_admin: Some((server, name)), dir: None }
+                TestDb {
+                    url: url.to_string(),
+                    pg_admin: Some((server, name)),
+                    dir: None,
+                }
             }
         }
     }
@@ -94,7 +114,9 @@ impl TestDb {
         if let Some((server, name)) = self.pg_admin {
             use sqlx::Connection;
             if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
             }
         }
         if let Some(dir) = self.dir {
@@ -198,10 +220,18 @@ pub async fn spawn_app(db: Db) -> TestApp {
 
 impl TestApp {
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.address)).send().await.expect("GET");
+        let r = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET");
         let status = r.status().as_u16();
         let body = r.text().await.expect("body");
-        (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("GET {path}: not JSON: {body:?}")))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("GET {path}: not JSON: {body:?}")),
+        )
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
@@ -215,7 +245,10 @@ impl TestApp {
             .expect("POST");
         let status = r.status().as_u16();
         let body = r.text().await.expect("body");
-        (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("POST {path}: not JSON: {body:?}")))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("POST {path}: not JSON: {body:?}")),
+        )
     }
 
     pub async fn add_domains(&self, domains: &[String]) -> (u16, Value) {
@@ -224,7 +257,8 @@ impl TestApp {
     }
 
     pub async fn process(&self, limit: usize) -> (u16, Value) {
-        self.get(&format!("/api/v3/dev/process-pending-domains?limit={limit}")).await
+        self.get(&format!("/api/v3/dev/process-pending-domains?limit={limit}"))
+            .await
     }
 
     pub async fn status(&self) -> Value {
@@ -232,7 +266,11 @@ impl TestApp {
     }
 
     pub async fn row(&self, domain: &str) -> DomainRow {
-        self.store.find_domain("default", domain).await.expect("query").unwrap_or_else(|| panic!("no row {domain}"))
+        self.store
+            .find_domain("default", domain)
+            .await
+            .expect("query")
+            .unwrap_or_else(|| panic!("no row {domain}"))
     }
 
     /// Waits until no row is pending or processing.
@@ -243,7 +281,10 @@ impl TestApp {
             if counts["pending"] == 0 && counts["processing"] == 0 {
                 return;
             }
-            assert!(Instant::now() < deadline, "rows still unsettled after {within:?}: {counts:?}");
+            assert!(
+                Instant::now() < deadline,
+                "rows still unsettled after {within:?}: {counts:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

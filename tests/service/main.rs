@@ -2,9 +2,12 @@
 //! (when `DOMAIND_TEST_DATABASE_URL` is set), against real fixture HTTP servers on 127.0.0.1.
 
 #[cfg(not(feature = "fault-injection"))]
-compile_error!("the service tests need the test-only fault hooks: run `cargo test --features fault-injection` (see README)");
+compile_error!(
+    "the service tests need the test-only fault hooks: run `cargo test --features fault-injection` (see README)"
+);
 
 mod api;
+mod cli;
 mod fixtures;
 mod helpers;
 mod pipeline;

@@ -48,7 +48,11 @@ async fn scheduled_pipeline_completes_500_domains_with_expected_metadata(db: Db)
     assert_eq!(charlie["lang"], "de");
     assert_eq!(charlie["favicon"], "http://charlie-2.test/favicon.ico");
 
-    let attempts = app.store.attempts(app.row("charlie-2.test").await.id, 10).await.unwrap();
+    let attempts = app
+        .store
+        .attempts(app.row("charlie-2.test").await.id, 10)
+        .await
+        .unwrap();
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].outcome, "completed");
     assert_eq!(attempts[0].http_status, Some(200));
@@ -58,10 +62,17 @@ both_backends!(scheduled_pipeline_completes_500_domains_with_expected_metadata);
 
 async fn failures_end_in_error_with_the_right_kind(db: Db) {
     let app = spawn_app_with(db, |s| s.fetch.schemes = vec!["https".into(), "http".into()]).await;
-    let names: Vec<String> = ["notfound-1.test", "x.refused.test", "big-1.test", "toip-1.test", "pdf-1.test", "alpha.fallback.test"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let names: Vec<String> = [
+        "notfound-1.test",
+        "x.refused.test",
+        "big-1.test",
+        "toip-1.test",
+        "pdf-1.test",
+        "alpha.fallback.test",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     app.add_domains(&names).await;
     let (code, body) = app.process(10).await;
     assert_eq!(code, 200, "{body}");
@@ -78,11 +89,23 @@ async fn failures_end_in_error_with_the_right_kind(db: Db) {
     for (domain, kind) in expect {
         let row = app.row(domain).await;
         assert_eq!(row.status, "error", "{domain}");
-        assert_eq!(row.error_kind.as_deref(), Some(kind), "{domain}: {:?}", row.error_message);
-        assert!(row.error_message.as_deref().is_some_and(|m| !m.is_empty()), "{domain} has no message");
+        assert_eq!(
+            row.error_kind.as_deref(),
+            Some(kind),
+            "{domain}: {:?}",
+            row.error_message
+        );
+        assert!(
+            row.error_message.as_deref().is_some_and(|m| !m.is_empty()),
+            "{domain} has no message"
+        );
         assert!(row.lease_owner.is_none(), "{domain} still leased");
     }
-    let notfound = app.store.attempts(app.row("notfound-1.test").await.id, 5).await.unwrap();
+    let notfound = app
+        .store
+        .attempts(app.row("notfound-1.test").await.id, 5)
+        .await
+        .unwrap();
     assert_eq!(notfound[0].http_status, Some(404));
 
     // https is refused, http answers: completed through the fallback.
@@ -96,11 +119,17 @@ both_backends!(failures_end_in_error_with_the_right_kind);
 
 async fn dev_endpoint_answers_in_the_patterns_shape(db: Db) {
     let app = spawn_app(db).await;
-    let names: Vec<String> =
-        ["alpha-1.test", "bravo-1.test", "charlie-1.test", "notfound-1.test", "notfound-2.test", "alpha-2.test"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+    let names: Vec<String> = [
+        "alpha-1.test",
+        "bravo-1.test",
+        "charlie-1.test",
+        "notfound-1.test",
+        "notfound-2.test",
+        "alpha-2.test",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     app.add_domains(&names).await;
     let (code, body) = app.process(5).await;
     assert_eq!(code, 200);
@@ -109,7 +138,10 @@ async fn dev_endpoint_answers_in_the_patterns_shape(db: Db) {
     let ok = results["successful"].as_u64().unwrap();
     let failed = results["failed"].as_u64().unwrap();
     assert_eq!(ok + failed, 5);
-    assert_eq!(body["message"], format!("Processed 5 domains: {ok} successful, {failed} failed"));
+    assert_eq!(
+        body["message"],
+        format!("Processed 5 domains: {ok} successful, {failed} failed")
+    );
     let listed = results["domains"].as_array().unwrap();
     assert_eq!(listed.len(), 5);
     for entry in listed {
@@ -125,8 +157,11 @@ async fn dev_endpoint_answers_in_the_patterns_shape(db: Db) {
     let (_, body) = app.process(5).await;
     assert_eq!(body["message"], "Processed 1 domains: 1 successful, 0 failed");
     let (_, body) = app.process(5).await;
-    assert_eq!(body, json!({"message": "Processed 0 domains: 0 successful, 0 failed",
-        "results": {"processed": 0, "successful": 0, "failed": 0, "domains": []}}));
+    assert_eq!(
+        body,
+        json!({"message": "Processed 0 domains: 0 successful, 0 failed",
+        "results": {"processed": 0, "successful": 0, "failed": 0, "domains": []}})
+    );
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(dev_endpoint_answers_in_the_patterns_shape);
@@ -162,3 +197,42 @@ async fn a_slow_live_domain_has_its_lease_renewed_not_reclaimed(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(a_slow_live_domain_has_its_lease_renewed_not_reclaimed);
+
+async fn in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.pipeline.concurrency = 16;
+        s.pipeline.extractors = 2;
+    })
+    .await;
+    let names: Vec<domaind::model::DomainName> = (0..3000)
+        .map(|i| domaind::model::DomainName::parse(&format!("charlie-{i}.test")).unwrap())
+        .collect();
+    app.store.insert_domains("default", &names).await.unwrap();
+    let done = std::cell::Cell::new(false);
+    let sample = async {
+        let mut max = 0;
+        while !done.get() {
+            let counts = app.store.count_by_status().await.unwrap();
+            max = max.max(counts["processing"]);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        max
+    };
+    let run = async {
+        let r = app.process(1000).await;
+        done.set(true);
+        r
+    };
+    let ((code, body), max_processing) = tokio::join!(run, sample);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["results"]["processed"], 1000);
+    assert!(max_processing > 0, "never saw work in flight");
+    assert!(
+        max_processing <= 16,
+        "{max_processing} rows in flight with concurrency 16"
+    );
+    let counts = app.store.count_by_status().await.unwrap();
+    assert_eq!((counts["completed"], counts["pending"]), (1000, 2000), "{counts:?}");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog);

@@ -68,7 +68,10 @@ args = {{ limit = 1000 }}
         assert!(Instant::now() < deadline, "never saw rows in flight: {counts:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -96,7 +99,11 @@ args = {{ limit = 1000 }}
             // ...and a released one is not counted, nor recorded as finished.
             "pending" => {
                 assert_eq!(row.attempts, 0, "{}: released attempt was counted", row.domain);
-                assert!(attempts.iter().all(|a| a.outcome == "lost"), "{}: {attempts:?}", row.domain);
+                assert!(
+                    attempts.iter().all(|a| a.outcome == "lost"),
+                    "{}: {attempts:?}",
+                    row.domain
+                );
             }
             other => panic!("{} ended {other}", row.domain),
         }

@@ -10,7 +10,9 @@ use crate::both_backends;
 use crate::helpers::{Db, TestDb};
 
 fn names(n: usize) -> Vec<DomainName> {
-    (0..n).map(|i| DomainName::parse(&format!("race-{i}.test")).unwrap()).collect()
+    (0..n)
+        .map(|i| DomainName::parse(&format!("race-{i}.test")).unwrap())
+        .collect()
 }
 
 async fn two_claimers_never_claim_the_same_row(db: Db) {
@@ -30,7 +32,12 @@ async fn two_claimers_never_claim_the_same_row(db: Db) {
         }
     };
     let (ids_a, ids_b) = tokio::join!(run(a.clone(), "a"), run(b.clone(), "b"));
-    assert!(!ids_a.is_empty() && !ids_b.is_empty(), "both claimers get rows: {} / {}", ids_a.len(), ids_b.len());
+    assert!(
+        !ids_a.is_empty() && !ids_b.is_empty(),
+        "both claimers get rows: {} / {}",
+        ids_a.len(),
+        ids_b.len()
+    );
     let set_a: HashSet<i64> = ids_a.iter().copied().collect();
     let set_b: HashSet<i64> = ids_b.iter().copied().collect();
     assert_eq!(set_a.len(), ids_a.len(), "a claimed a row twice");
@@ -46,7 +53,10 @@ async fn two_claimers_never_claim_the_same_row(db: Db) {
 both_backends!(two_claimers_never_claim_the_same_row);
 
 fn completed(claimed: domaind::model::ClaimedDomain, title: &str) -> Outcome {
-    let meta = Metadata { title: Some(title.into()), ..Default::default() };
+    let meta = Metadata {
+        title: Some(title.into()),
+        ..Default::default()
+    };
     Outcome {
         claimed,
         kind: OutcomeKind::Completed(Box::new(meta)),
@@ -69,20 +79,29 @@ async fn a_write_with_a_stale_claim_token_changes_nothing(db: Db) {
     assert_ne!(fresh.claim_token, stale.claim_token);
     assert_eq!(fresh.attempts, 2);
 
-    let report = store.write_outcomes("a", &[completed(stale.clone(), "stale")]).await.unwrap();
+    let report = store
+        .write_outcomes("a", &[completed(stale.clone(), "stale")])
+        .await
+        .unwrap();
     assert!(!report.domains[0].applied);
     let row = store.get_domain(stale.id).await.unwrap().unwrap();
     assert_eq!(row.status, "processing");
     assert_eq!(row.lease_owner.as_deref(), Some("b"));
     assert!(row.metadata.is_none());
 
-    let report = store.write_outcomes("b", &[completed(fresh.clone(), "fresh")]).await.unwrap();
+    let report = store
+        .write_outcomes("b", &[completed(fresh.clone(), "fresh")])
+        .await
+        .unwrap();
     assert!(report.domains[0].applied);
     let row = store.get_domain(stale.id).await.unwrap().unwrap();
     assert_eq!(row.status, "completed");
     assert_eq!(row.metadata.unwrap()["title"], "fresh");
     // A late write under the old token still cannot overwrite the newer result.
-    let report = store.write_outcomes("a", &[completed(stale, "stale again")]).await.unwrap();
+    let report = store
+        .write_outcomes("a", &[completed(stale, "stale again")])
+        .await
+        .unwrap();
     assert!(!report.domains[0].applied);
     let row = store.get_domain(fresh.id).await.unwrap().unwrap();
     assert_eq!(row.metadata.unwrap()["title"], "fresh");

@@ -29,7 +29,11 @@ async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
         let row = app.row(domain).await;
         assert_eq!(row.status, "error");
         assert_eq!(row.error_kind.as_deref(), Some("internal"));
-        assert!(row.error_message.as_deref().unwrap_or("").contains(text), "{:?}", row.error_message);
+        assert!(
+            row.error_message.as_deref().unwrap_or("").contains(text),
+            "{:?}",
+            row.error_message
+        );
     }
 
     // Restarts are visible, and every extractor and parser thread is running again.
@@ -38,7 +42,10 @@ async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
         let status = app.status().await;
         let actors = status["actors"].as_array().unwrap().clone();
         let running = |prefix: &str| {
-            actors.iter().filter(|a| a["name"].as_str().unwrap().starts_with(prefix) && a["state"] == "running").count()
+            actors
+                .iter()
+                .filter(|a| a["name"].as_str().unwrap().starts_with(prefix) && a["state"] == "running")
+                .count()
         };
         let restarts = |prefix: &str| -> u64 {
             actors
@@ -53,7 +60,10 @@ async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
             assert_eq!(status["restarts_total"], 2);
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "pool not back to full size: {status}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pool not back to full size: {status}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 

@@ -54,7 +54,10 @@ impl Store {
     /// Opens pools for `settings.url` (creating the SQLite file when the URL says `mode=rwc`).
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let url = settings.url.as_str();
-        let connect_err = |source| StoreError::Connect { url: redact_url(url), source };
+        let connect_err = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
         let acquire = Duration::from_millis(settings.acquire_timeout_ms);
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -75,7 +78,9 @@ impl Store {
                 .connect_with(options.create_if_missing(false))
                 .await
                 .map_err(connect_err)?;
-            Ok(Store { pools: Pools::Sqlite { writer, reader } })
+            Ok(Store {
+                pools: Pools::Sqlite { writer, reader },
+            })
         } else {
             let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
@@ -84,7 +89,9 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(connect_err)?;
-            Ok(Store { pools: Pools::Postgres(pool) })
+            Ok(Store {
+                pools: Pools::Postgres(pool),
+            })
         }
     }
 
@@ -136,7 +143,10 @@ impl Store {
             Pools::Sqlite { writer, .. } => sqlite::insert_domains(writer, tenant, &names).await?,
             Pools::Postgres(pool) => postgres::insert_domains(pool, tenant, &names).await?,
         };
-        Ok(InsertReport { accepted, duplicates: names.len() as u64 - accepted })
+        Ok(InsertReport {
+            accepted,
+            duplicates: names.len() as u64 - accepted,
+        })
     }
 
     /// Atomically claims up to `n` claimable rows for `owner`, with a lease of `lease`.
@@ -193,8 +203,10 @@ impl Store {
             Pools::Sqlite { reader, .. } => sqlite::count_by_status(reader).await?,
             Pools::Postgres(pool) => postgres::count_by_status(pool).await?,
         };
-        let mut counts: BTreeMap<String, i64> =
-            crate::model::Status::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
+        let mut counts: BTreeMap<String, i64> = crate::model::Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), 0))
+            .collect();
         counts.extend(rows);
         Ok(counts)
     }

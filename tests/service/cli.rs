@@ -1,0 +1,78 @@
+//! The binary's commands against a real database: add, process, status, and config errors.
+
+use std::process::{Command, Output};
+
+use crate::both_backends;
+use crate::fixtures;
+use crate::helpers::{Db, TestDb};
+
+async fn domaind(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_domaind"))
+            .args(args)
+            .envs(env)
+            .output()
+            .expect("run domaind")
+    })
+    .await
+    .expect("join")
+}
+
+async fn cli_adds_processes_and_reports(db: Db) {
+    let fixture = fixtures::start();
+    let test_db = TestDb::create(db).await;
+    let dir = std::env::temp_dir().join(format!("domaind_cli_{}_{db:?}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"{}\"\n[fetch]\nschemes = [\"http\"]\n[fetch.resolve_override]\n\"*.test\" = \"127.0.0.1:{}\"\n",
+            test_db.url, fixture.port
+        ),
+    )
+    .unwrap();
+    let cfg = |rest: &[&str]| {
+        let mut v = vec!["--config".to_string(), config.display().to_string()];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "# a comment\nbravo-1.test\n\ncharlie-1.test\nnot a domain\n").unwrap();
+
+    let out = domaind(cfg(&["add", "alpha-1.test", "--file", list.to_str().unwrap()]), vec![]).await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("add prints JSON");
+    assert_eq!(report["accepted"], 3, "{report}");
+    assert_eq!(report["rejected_count"], 1, "{report}");
+    assert_eq!(out.status.code(), Some(1), "a rejected line makes the exit code 1");
+
+    let out = domaind(cfg(&["process", "--limit", "2"]), vec![]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("process prints JSON");
+    assert_eq!(
+        report["message"], "Processed 2 domains: 2 successful, 0 failed",
+        "{report}"
+    );
+    assert_eq!(report["results"]["domains"].as_array().unwrap().len(), 2);
+
+    let out = domaind(cfg(&["status"]), vec![]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status prints JSON");
+    assert_eq!(status["domains"]["completed"], 2, "{status}");
+    assert_eq!(status["domains"]["pending"], 1, "{status}");
+
+    let out = domaind(cfg(&["status"]), vec![("DOMAIND_PIPELINE__CONCURRENCY", "lots")]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pipeline.concurrency") && stderr.contains("lots"),
+        "{stderr}"
+    );
+
+    let out = domaind(vec!["--version".into()], vec![]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+
+    fixture.stop().await;
+    test_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+both_backends!(cli_adds_processes_and_reports);
