@@ -39,6 +39,20 @@ pub struct ActorSnapshot {
     pub uptime_secs: i64,
 }
 
+impl ActorSnapshot {
+    fn new(name: &str) -> ActorSnapshot {
+        ActorSnapshot {
+            name: name.to_string(),
+            state: "running".into(),
+            restarts: 0,
+            last_failure: None,
+            last_failure_at: None,
+            started_at: Utc::now(),
+            uptime_secs: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Actors {
     by_name: BTreeMap<String, ActorSnapshot>,
@@ -93,15 +107,10 @@ impl ServiceState {
     pub fn started(&self, name: &str) {
         let now = Utc::now();
         let mut actors = self.actors();
-        let entry = actors.by_name.entry(name.to_string()).or_insert_with(|| ActorSnapshot {
-            name: name.to_string(),
-            state: "running".into(),
-            restarts: 0,
-            last_failure: None,
-            last_failure_at: None,
-            started_at: now,
-            uptime_secs: 0,
-        });
+        let entry = actors
+            .by_name
+            .entry(name.to_string())
+            .or_insert_with(|| ActorSnapshot::new(name));
         entry.state = "running".into();
         entry.started_at = now;
     }
@@ -128,15 +137,10 @@ impl ServiceState {
                 actors.recent_restarts.pop_front();
             }
             let exceeded = actors.recent_restarts.len() > self.max_restarts as usize;
-            let entry = actors.by_name.entry(name.to_string()).or_insert_with(|| ActorSnapshot {
-                name: name.to_string(),
-                state: "running".into(),
-                restarts: 0,
-                last_failure: None,
-                last_failure_at: None,
-                started_at: Utc::now(),
-                uptime_secs: 0,
-            });
+            let entry = actors
+                .by_name
+                .entry(name.to_string())
+                .or_insert_with(|| ActorSnapshot::new(name));
             entry.restarts += 1;
             entry.last_failure = Some(failure.chars().take(500).collect());
             entry.last_failure_at = Some(Utc::now());

@@ -48,25 +48,3 @@ fn bench_page_titles_and_langs_match_expected_json() {
     }
     assert!(mismatches.is_empty(), "mismatches:\n{}", mismatches.join("\n"));
 }
-
-#[test]
-#[ignore = "prints the metadata of every bench page for eyeballing"]
-fn dump_bench_pages() {
-    let pages = shared_dir().join("bench/pages");
-    for i in 0..8 {
-        let html = std::fs::read(pages.join(format!("page-{i}.html"))).expect("bench page");
-        let url = url::Url::parse(&format!("https://site-{i}.test/")).expect("valid URL");
-        let mut meta = crate::extract::extract(
-            &html,
-            &crate::extract::PageContext {
-                url: &url,
-                content_type: Some("text/html"),
-            },
-        );
-        meta.json_ld.truncate(1);
-        println!(
-            "== page-{i}\n{}",
-            serde_json::to_string_pretty(&meta).expect("serializable")
-        );
-    }
-}
