@@ -15,6 +15,7 @@
 //! ```
 
 pub mod actors;
+pub mod commands;
 pub mod extract;
 pub mod faults;
 pub mod fetch;

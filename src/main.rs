@@ -50,6 +50,8 @@ enum Command {
     },
     /// Print counts by status, read from the database.
     Status,
+    /// Print the Metadata JSON of a saved page or URL, or extract a corpus manifest.
+    Extract(domaind::commands::extract::ExtractArgs),
 }
 
 fn main() {
@@ -92,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string_pretty(&pattern_response(&report))?);
             Ok(if report.error.is_some() { 1 } else { 0 })
         }
+        Command::Extract(args) => domaind::commands::extract::run(args, settings).await,
         Command::Status => {
             let store = open_store(&settings).await?;
             let counts = store.count_by_status().await?;

@@ -1,0 +1,3 @@
+//! Command implementations that are more than wiring (kept out of `main.rs` so they are testable).
+
+pub mod extract;
