@@ -233,6 +233,24 @@ pub struct FetchSettings {
     pub resolve_override: BTreeMap<String, OverrideTarget>,
     /// Idle connections kept per host.
     pub pool_max_idle_per_host: usize,
+    /// Longest gap allowed between two body chunks.
+    pub read_timeout_ms: u64,
+    /// Whether robots.txt is fetched and obeyed before a homepage.
+    pub respect_robots: bool,
+    /// How long a fetched robots.txt is reused for its scheme+host+port.
+    pub robots_ttl_secs: u64,
+    /// Hosts whose robots.txt is cached at once (the oldest is evicted beyond this).
+    pub robots_cache_hosts: usize,
+    /// Bytes of robots.txt parsed; the rest is ignored (RFC 9309 asks for at least 500 KiB).
+    pub robots_max_bytes: u64,
+    /// Upper bound applied to a robots.txt `Crawl-delay`.
+    pub max_crawl_delay_ms: u64,
+    /// Requests in flight to one host at most.
+    pub per_host_concurrency: usize,
+    /// Minimum gap between request starts to one host (a larger `Crawl-delay` wins).
+    pub per_host_delay_ms: u64,
+    /// What "one host" means for politeness: `host` (exact hostname; the only supported value).
+    pub politeness_key: String,
 }
 
 impl Default for FetchSettings {
@@ -247,6 +265,15 @@ impl Default for FetchSettings {
             allow_private: false,
             resolve_override: BTreeMap::new(),
             pool_max_idle_per_host: 1,
+            read_timeout_ms: 10_000,
+            respect_robots: true,
+            robots_ttl_secs: 3600,
+            robots_cache_hosts: 10_000,
+            robots_max_bytes: 512_000,
+            max_crawl_delay_ms: 30_000,
+            per_host_concurrency: 2,
+            per_host_delay_ms: 0,
+            politeness_key: "host".into(),
         }
     }
 }
@@ -257,8 +284,10 @@ impl Default for FetchSettings {
 pub struct RetrySettings {
     /// Attempts before a domain is `error` for good.
     pub max_attempts: u32,
-    /// First backoff delay.
+    /// First backoff delay (doubles per attempt, ±25 % jitter).
     pub base_delay_secs: u64,
+    /// Upper bound of any backoff delay, a server's `Retry-After` included.
+    pub max_delay_secs: u64,
 }
 
 impl Default for RetrySettings {
@@ -266,6 +295,18 @@ impl Default for RetrySettings {
         Self {
             max_attempts: 5,
             base_delay_secs: 30,
+            max_delay_secs: 21_600,
+        }
+    }
+}
+
+impl RetrySettings {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> crate::model::RetryPolicy {
+        crate::model::RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_delay: Duration::from_secs(self.base_delay_secs),
+            max_delay: Duration::from_secs(self.max_delay_secs),
         }
     }
 }
@@ -553,6 +594,26 @@ impl Settings {
         if f.max_body_bytes == 0 {
             return Err(bad("fetch.max_body_bytes", 0, "must be at least 1"));
         }
+        if f.read_timeout_ms == 0 {
+            return Err(bad("fetch.read_timeout_ms", 0, "must be at least 1 ms"));
+        }
+        if f.per_host_concurrency == 0 {
+            return Err(bad("fetch.per_host_concurrency", 0, "must be at least 1"));
+        }
+        if f.robots_cache_hosts == 0 || f.robots_max_bytes == 0 {
+            return Err(bad(
+                "fetch.robots_cache_hosts",
+                f.robots_cache_hosts,
+                "robots_cache_hosts and robots_max_bytes must be at least 1",
+            ));
+        }
+        if f.politeness_key != "host" {
+            return Err(bad(
+                "fetch.politeness_key",
+                format!("{:?}", f.politeness_key),
+                "only \"host\" (exact hostname) is supported; \"registrable\" needs a public suffix list",
+            ));
+        }
         if f.schemes.is_empty() || f.schemes.iter().any(|s| s != "http" && s != "https") {
             return Err(bad(
                 "fetch.schemes",
@@ -583,6 +644,20 @@ impl Settings {
         }
         if self.retry.max_attempts == 0 {
             return Err(bad("retry.max_attempts", 0, "must be at least 1"));
+        }
+        if self.retry.max_delay_secs < self.retry.base_delay_secs {
+            return Err(bad(
+                "retry.max_delay_secs",
+                self.retry.max_delay_secs,
+                "must be at least retry.base_delay_secs",
+            ));
+        }
+        if self.retry.max_delay_secs < self.retry.base_delay_secs {
+            return Err(bad(
+                "retry.max_delay_secs",
+                self.retry.max_delay_secs,
+                "must be at least retry.base_delay_secs",
+            ));
         }
         if self.supervisor.within_secs == 0 {
             return Err(bad("supervisor.within_secs", 0, "must be at least 1"));

@@ -144,6 +144,7 @@ async fn write_single(store: &Store, instance: &str, outcome: Outcome) -> WriteR
                 current.kind = OutcomeKind::Failed {
                     kind: ErrorKind::Internal,
                     message: format!("the result could not be stored: {e}"),
+                    retry_in: None,
                 };
             }
             Err(e) if is_data_error(&e) => {

@@ -18,8 +18,8 @@ use super::db_writer::{DbWriter, Record};
 use super::parser_pool::{panic_message, ParserPool};
 use super::state::ServiceState;
 use crate::faults::{self, Stage};
-use crate::fetch::HttpClient;
-use crate::model::{ClaimedDomain, ErrorKind, Outcome, OutcomeKind};
+use crate::fetch::{Fetched, HttpClient, Validators};
+use crate::model::{jitter, ClaimedDomain, ErrorKind, Outcome, OutcomeKind, RetryPolicy};
 
 /// Process one claimed domain.
 #[derive(Message)]
@@ -34,6 +34,7 @@ pub struct Crashed(pub String);
 /// One extractor actor of the pool.
 pub struct Extractor {
     name: String,
+    retry: RetryPolicy,
     client: HttpClient,
     parsers: ParserPool,
     writer: Addr<DbWriter>,
@@ -44,6 +45,7 @@ impl Extractor {
     /// Extractor number `index` of the pool.
     pub fn new(
         index: usize,
+        retry: RetryPolicy,
         client: HttpClient,
         parsers: ParserPool,
         writer: Addr<DbWriter>,
@@ -51,6 +53,7 @@ impl Extractor {
     ) -> Extractor {
         Extractor {
             name: format!("extractor-{index}"),
+            retry,
             client,
             parsers,
             writer,
@@ -86,6 +89,7 @@ impl Handler<Extract> for Extractor {
         let claimed = msg.0;
         let client = self.client.clone();
         let parsers = self.parsers.clone();
+        let retry = self.retry;
         let writer = self.writer.clone();
         let me = ctx.address();
         let span =
@@ -94,17 +98,20 @@ impl Handler<Extract> for Extractor {
         actix_rt::spawn(tracing::Instrument::instrument(
             async move {
                 let started_at = Utc::now();
-                let attempt = AssertUnwindSafe(attempt(claimed.clone(), client, parsers))
+                let attempt = AssertUnwindSafe(attempt(claimed.clone(), retry, client, parsers))
                     .catch_unwind()
                     .await;
                 let outcome = attempt.unwrap_or_else(|panic| {
                     let message = panic_message(panic.as_ref());
                     me.do_send(Crashed(format!("{}: {message}", claimed.domain)));
+                    // A panic is transient but bounded by max_attempts: a poison pill ends in `error`.
+                    let retry_in = retry.next_delay(claimed.attempts, true, None, jitter(claimed.claim_token));
                     Outcome {
                         claimed,
                         kind: OutcomeKind::Failed {
                             kind: ErrorKind::Internal,
                             message: format!("worker panicked: {message}"),
+                            retry_in,
                         },
                         started_at,
                         finished_at: Utc::now(),
@@ -131,21 +138,33 @@ impl Handler<Crashed> for Extractor {
 }
 
 /// One attempt at a claimed domain: fetch, then extract on the parser pool.
-async fn attempt(claimed: ClaimedDomain, client: HttpClient, parsers: ParserPool) -> Outcome {
+async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient, parsers: ParserPool) -> Outcome {
     let started_at = Utc::now();
     faults::check(&claimed.domain, Stage::Async);
-    let (kind, http_status) = match client.fetch_homepage(&claimed.domain).await {
+    let retry_in = |transient: bool, retry_after| {
+        retry.next_delay(claimed.attempts, transient, retry_after, jitter(claimed.claim_token))
+    };
+    // A re-crawl presents the last good validators; a 304 keeps the stored metadata.
+    let validators = Validators {
+        etag: claimed.etag.clone(),
+        last_modified: claimed.last_modified.clone(),
+    };
+    let validators = (!validators.is_empty()).then_some(validators);
+    let (kind, http_status) = match client.fetch_homepage_with(&claimed.domain, validators.as_ref()).await {
         Err(e) => {
             tracing::debug!(error_kind = %e.kind, message = %e.message, "attempt failed");
+            let retry_in = retry_in(e.is_transient(), e.retry_after);
             (
                 OutcomeKind::Failed {
                     kind: e.kind,
                     message: e.message,
+                    retry_in,
                 },
                 e.http_status,
             )
         }
-        Ok(page) => {
+        Ok(Fetched::NotModified { status, .. }) => (OutcomeKind::NotModified, Some(status)),
+        Ok(Fetched::Page(page)) => {
             let status = page.status;
             let body_len = page.body.len() as u64;
             match parsers
@@ -161,6 +180,7 @@ async fn attempt(claimed: ClaimedDomain, client: HttpClient, parsers: ParserPool
                     OutcomeKind::Failed {
                         kind: ErrorKind::Internal,
                         message: e.to_string(),
+                        retry_in: retry_in(true, None),
                     },
                     Some(status),
                 ),

@@ -65,7 +65,8 @@ pub fn start_pipeline(
     let extractors: Vec<Addr<Extractor>> = (0..p.extractors)
         .map(|i| {
             let (client, parsers, writer, state) = (client.clone(), parsers.clone(), writer.clone(), state.clone());
-            actix::Supervisor::start(move |_| Extractor::new(i, client, parsers, writer, state))
+            let retry = settings.retry.policy();
+            actix::Supervisor::start(move |_| Extractor::new(i, retry, client, parsers, writer, state))
         })
         .collect();
     let fetcher = Fetcher::new(

@@ -1,5 +1,7 @@
 //! Reading a response body under the size cap, and deciding whether it is HTML.
 
+use std::time::Duration;
+
 use reqwest::Response;
 
 use crate::model::ErrorKind;
@@ -18,12 +20,14 @@ pub(crate) fn looks_like_html(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
-/// Reads the (decompressed) body, failing with `TooLarge` as soon as it exceeds `max_bytes`
-/// and with `NotHtml` when the content type (or, without one, the body) is not HTML.
+/// Reads the (decompressed) body, failing with `TooLarge` as soon as it exceeds `max_bytes`,
+/// with `NotHtml` when the content type (or, without one, the body) is not HTML — checked
+/// before any body byte is read — and with `Timeout` when a chunk takes over `read_timeout`.
 pub(crate) async fn read_html_body(
-    mut response: Response,
+    response: Response,
     content_type: Option<&str>,
     max_bytes: u64,
+    read_timeout: Duration,
 ) -> Result<Vec<u8>, FetchError> {
     let url = response.url().clone();
     if let Some(ct) = content_type {
@@ -40,14 +44,9 @@ pub(crate) async fn read_html_body(
             return Err(too_large(format!("Content-Length {declared}"), max_bytes, &url));
         }
     }
-    let capacity = response.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
-    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &url))? {
-        let total = (body.len() as u64).saturating_add(chunk.len() as u64);
-        if total > max_bytes {
-            return Err(too_large("the body".to_string(), max_bytes, &url));
-        }
-        body.extend_from_slice(&chunk);
+    let (body, complete) = read_capped(response, max_bytes, read_timeout).await?;
+    if !complete {
+        return Err(too_large("the body".to_string(), max_bytes, &url));
     }
     if content_type.is_none() && !looks_like_html(&body) {
         return Err(FetchError::new(
@@ -56,6 +55,37 @@ pub(crate) async fn read_html_body(
         ));
     }
     Ok(body)
+}
+
+/// Reads at most `max_bytes` of the decompressed body; `false` when more was left (the
+/// connection is then dropped, never drained).
+pub(crate) async fn read_capped(
+    mut response: Response,
+    max_bytes: u64,
+    read_timeout: Duration,
+) -> Result<(Vec<u8>, bool), FetchError> {
+    let url = response.url().clone();
+    let capacity = response.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    loop {
+        let chunk = match tokio::time::timeout(read_timeout, response.chunk()).await {
+            Ok(chunk) => chunk.map_err(|e| classify(&e, &url))?,
+            Err(_) => {
+                let ms = read_timeout.as_millis();
+                let msg = format!("no body data for {ms} ms (read timeout) ({url})");
+                return Err(FetchError::new(ErrorKind::Timeout, msg));
+            }
+        };
+        let Some(chunk) = chunk else {
+            return Ok((body, true));
+        };
+        let room = usize::try_from(max_bytes.saturating_sub(body.len() as u64)).unwrap_or(usize::MAX);
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
 }
 
 fn too_large(what: String, max_bytes: u64, url: &url::Url) -> FetchError {

@@ -20,6 +20,8 @@ pub struct FetchError {
     pub http_status: Option<u16>,
     /// The server's `Retry-After`, when it sent one.
     pub retry_after: Option<Duration>,
+    /// Overrides the kind's default permanence (DNS not-found vs temporary, robots.txt 5xx).
+    transient: Option<bool>,
 }
 
 impl FetchError {
@@ -30,6 +32,27 @@ impl FetchError {
             message: message.into(),
             http_status: None,
             retry_after: None,
+            transient: None,
+        }
+    }
+
+    /// The same error, marked transient (`true`) or permanent (`false`) whatever its kind.
+    pub fn with_transient(mut self, transient: bool) -> FetchError {
+        self.transient = Some(transient);
+        self
+    }
+
+    /// Whether a later attempt may succeed (DESIGN.md's error table): connect, timeout, DNS
+    /// temporary failures, and HTTP 408/425/429/5xx are transient; everything else is permanent.
+    /// A DNS error is temporary unless marked permanent (NXDOMAIN, no addresses).
+    pub fn is_transient(&self) -> bool {
+        if let Some(transient) = self.transient {
+            return transient;
+        }
+        match self.kind {
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Internal | ErrorKind::Dns => true,
+            ErrorKind::HttpStatus => matches!(self.http_status, Some(408 | 425 | 429 | 500..=599)),
+            _ => false,
         }
     }
 
@@ -37,7 +60,7 @@ impl FetchError {
     pub fn allows_scheme_fallback(&self) -> bool {
         match self.kind {
             ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Timeout => true,
-            ErrorKind::Dns => self.message.starts_with("DNS: temporary failure"),
+            ErrorKind::Dns => self.is_transient(),
             _ => false,
         }
     }
@@ -63,12 +86,13 @@ pub(crate) fn classify(err: &reqwest::Error, url: &url::Url) -> FetchError {
     };
     for e in sources(err) {
         if let Some(resolve) = e.downcast_ref::<ResolveError>() {
-            let kind = match resolve.failure {
-                ResolveFailure::NotFound | ResolveFailure::Temporary => ErrorKind::Dns,
-                ResolveFailure::Blocked => ErrorKind::Blocked,
-                ResolveFailure::NoOverride => ErrorKind::Connect,
+            let error = |kind| FetchError::new(kind, format!("{resolve} ({url})"));
+            return match resolve.failure {
+                ResolveFailure::NotFound => error(ErrorKind::Dns).with_transient(false),
+                ResolveFailure::Temporary => error(ErrorKind::Dns).with_transient(true),
+                ResolveFailure::Blocked => error(ErrorKind::Blocked),
+                ResolveFailure::NoOverride => error(ErrorKind::Connect),
             };
-            return FetchError::new(kind, format!("{resolve} ({url})"));
         }
     }
     if err.is_timeout() {
@@ -102,7 +126,8 @@ pub(crate) fn classify(err: &reqwest::Error, url: &url::Url) -> FetchError {
         return FetchError::new(ErrorKind::Decode, format!("cannot decode the body: {chain} ({url})"));
     }
     if lower.contains("dns error") {
-        return FetchError::new(ErrorKind::Dns, format!("DNS: temporary failure: {chain} ({url})"));
+        let message = format!("DNS: temporary failure: {chain} ({url})");
+        return FetchError::new(ErrorKind::Dns, message).with_transient(true);
     }
     // Everything else (closed connections, malformed responses) is a transport failure.
     FetchError::new(ErrorKind::Connect, format!("connection failed: {chain} ({url})"))
@@ -211,10 +236,13 @@ mod tests {
         assert!(FetchError::new(ErrorKind::Connect, "connection refused (https://a.test/)").allows_scheme_fallback());
         assert!(FetchError::new(ErrorKind::Tls, "x").allows_scheme_fallback());
         assert!(FetchError::new(ErrorKind::Timeout, "x").allows_scheme_fallback());
-        assert!(FetchError::new(ErrorKind::Dns, "DNS: temporary failure: a.test: x").allows_scheme_fallback());
-        assert!(
-            !FetchError::new(ErrorKind::Dns, "DNS: name not found (permanent): a.test: x").allows_scheme_fallback()
-        );
+        // Permanence is a field: the message text plays no part.
+        let dns = |transient| FetchError::new(ErrorKind::Dns, "DNS: temporary failure").with_transient(transient);
+        assert!(dns(true).allows_scheme_fallback() && dns(true).is_transient());
+        assert!(!dns(false).allows_scheme_fallback() && !dns(false).is_transient());
+        assert!(FetchError::new(ErrorKind::Dns, "x").is_transient());
+        let robots_503 = FetchError::new(ErrorKind::Robots, "x").with_transient(true);
+        assert!(robots_503.is_transient() && !robots_503.allows_scheme_fallback());
         assert!(!FetchError::new(ErrorKind::HttpStatus, "x").allows_scheme_fallback());
         assert!(!FetchError::new(ErrorKind::Blocked, "x").allows_scheme_fallback());
     }

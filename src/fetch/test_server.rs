@@ -2,7 +2,9 @@
 //! connection, and a record of every request head received.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,6 +18,18 @@ pub(crate) enum Reply {
     Raw(Vec<u8>),
     /// Accept and never answer.
     Hang,
+    /// Write each piece after its pause, then close (slow servers; also held for in-flight counts).
+    Paced(Vec<(Duration, Vec<u8>)>),
+    /// Write `head`, then send `body` only if the client has not closed within a second;
+    /// `closed` records that it had.
+    HeadOnly {
+        /// Status line and headers.
+        head: Vec<u8>,
+        /// The body sent to a client still listening.
+        body: Vec<u8>,
+        /// Set when the client closed before the body.
+        closed: Arc<AtomicBool>,
+    },
 }
 
 /// A running server; it stops with the test's runtime.
@@ -24,6 +38,8 @@ pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
     /// Request heads received, in order.
     pub(crate) requests: Arc<Mutex<Vec<String>>>,
+    /// Requests being answered right now, and the most at once.
+    pub(crate) in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl TestServer {
@@ -32,14 +48,24 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind test server");
         let addr = listener.local_addr().expect("test server address");
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let handler = Arc::new(handler);
-        let seen = requests.clone();
+        let (seen, counts) = (requests.clone(), in_flight.clone());
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve_one(socket, handler.clone(), seen.clone()));
+                tokio::spawn(serve_one(socket, handler.clone(), seen.clone(), counts.clone()));
             }
         });
-        TestServer { addr, requests }
+        TestServer {
+            addr,
+            requests,
+            in_flight,
+        }
+    }
+
+    /// The most requests this server was answering at once.
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.in_flight.1.load(Ordering::SeqCst)
     }
 
     /// The request heads received so far.
@@ -52,6 +78,7 @@ async fn serve_one(
     mut socket: TcpStream,
     handler: Arc<impl Fn(&str) -> Reply + Send + Sync>,
     seen: Arc<Mutex<Vec<String>>>,
+    counts: Arc<(AtomicUsize, AtomicUsize)>,
 ) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
@@ -63,13 +90,33 @@ async fn serve_one(
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     seen.lock().expect("requests lock").push(head.clone());
+    let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
+    counts.1.fetch_max(now, Ordering::SeqCst);
     match handler(&head) {
         Reply::Raw(bytes) => {
             let _ = socket.write_all(&bytes).await;
-            let _ = socket.shutdown().await;
         }
         Reply::Hang => std::future::pending::<()>().await,
+        Reply::Paced(pieces) => {
+            for (pause, bytes) in pieces {
+                tokio::time::sleep(pause).await;
+                if socket.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        }
+        Reply::HeadOnly { head, body, closed } => {
+            let _ = socket.write_all(&head).await;
+            match tokio::time::timeout(Duration::from_secs(1), socket.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => closed.store(true, Ordering::SeqCst),
+                _ => {
+                    let _ = socket.write_all(&body).await;
+                }
+            }
+        }
     }
+    counts.0.fetch_sub(1, Ordering::SeqCst);
+    let _ = socket.shutdown().await;
 }
 
 /// The request path of a request head (`/` for `GET / HTTP/1.1`).
@@ -123,6 +170,8 @@ pub(crate) fn settings(target: OverrideTarget, schemes: &[&str]) -> FetchSetting
         max_body_bytes: 10_000,
         max_redirects: 3,
         schemes: schemes.iter().map(|s| s.to_string()).collect(),
+        // Most tests count requests; robots tests turn it back on.
+        respect_robots: false,
         ..FetchSettings::default()
     };
     s.resolve_override.insert("*.test".into(), target);

@@ -1,5 +1,4 @@
-//! Tests of where requests go: redirects, the SSRF guard, override ports, timeouts, and the
-//! body cap after gzip decompression.
+//! Tests of where requests go: redirects, the SSRF guard, override ports, and timeouts.
 
 use std::time::Duration;
 
@@ -163,38 +162,6 @@ async fn an_explicit_url_port_replaces_the_override_port() {
 }
 
 #[tokio::test]
-async fn a_gzip_body_over_the_cap_after_decompression_is_too_large() {
-    let (small, small_len) = gzip_of_repeats(b'<', 10);
-    let (bomb, bomb_len) = gzip_of_repeats(b'<', 1000);
-    assert!(
-        bomb.len() < 10_000 && bomb_len > 10_000,
-        "{} compressed, {bomb_len} plain",
-        bomb.len()
-    );
-    let server = TestServer::start(move |head| {
-        let body = if header(head, "host") == Some("small.test") {
-            small.clone()
-        } else {
-            bomb.clone()
-        };
-        response(
-            "200 OK",
-            &[("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
-            &body,
-        )
-    })
-    .await;
-    let page = fetch(&http_only(server.addr), "small.test")
-        .await
-        .expect("small gzip page");
-    assert_eq!(page.body, vec![b'<'; small_len]);
-    let err = fetch_err(&http_only(server.addr), "bomb.test").await;
-    assert_eq!(err.kind, ErrorKind::TooLarge);
-    assert_eq!(err.message, "the body exceeds the 10000-byte cap (http://bomb.test/)");
-    assert!(header(&server.heads()[0], "accept-encoding").is_some_and(|v| v.contains("gzip")));
-}
-
-#[tokio::test]
 async fn connect_errors_name_the_url_for_redirect_hops_too() {
     let closed = closed_port().await;
     let target = TestServer::start(|_| redirect("https://secure.test/")).await;
@@ -208,71 +175,4 @@ async fn connect_errors_name_the_url_for_redirect_hops_too() {
     let err = fetch_err(&s, "hops.test").await;
     assert_eq!(err.kind, ErrorKind::Connect);
     assert_eq!(err.message, "connection refused (https://secure.test/)");
-}
-
-/// A gzip member whose deflate stream (fixed Huffman codes) is `byte` followed by `pairs`
-/// copies of <length 258, distance 1>; returns it and the decompressed length.
-fn gzip_of_repeats(byte: u8, pairs: usize) -> (Vec<u8>, usize) {
-    assert!(byte <= 143, "literal needs an 8-bit fixed code");
-    let mut bits = BitWriter::default();
-    bits.push(1, 1); // BFINAL
-    bits.push(1, 2); // BTYPE = fixed Huffman
-    bits.push_code(0x30 + u32::from(byte), 8);
-    for _ in 0..pairs {
-        bits.push_code(0xC5, 8); // length code 285 = 258
-        bits.push_code(0, 5); // distance code 0 = 1
-    }
-    bits.push_code(0, 7); // end of block
-    let plain_len = 1 + 258 * pairs;
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    out.extend(bits.finish());
-    out.extend(crc32(&vec![byte; plain_len]).to_le_bytes());
-    out.extend(u32::try_from(plain_len).expect("small").to_le_bytes());
-    (out, plain_len)
-}
-
-#[derive(Default)]
-struct BitWriter {
-    out: Vec<u8>,
-    acc: u32,
-    len: u32,
-}
-
-impl BitWriter {
-    fn push(&mut self, value: u32, bits: u32) {
-        self.acc |= value << self.len;
-        self.len += bits;
-        while self.len >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.len -= 8;
-        }
-    }
-
-    /// Huffman codes go most-significant bit first.
-    fn push_code(&mut self, code: u32, bits: u32) {
-        self.push(code.reverse_bits() >> (32 - bits), bits);
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.len > 0 {
-            self.out.push(self.acc as u8);
-        }
-        self.out
-    }
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

@@ -4,8 +4,10 @@ mod domain_name;
 mod error_kind;
 mod metadata;
 mod outcome;
+mod retry;
 
 pub use domain_name::{DomainName, DomainNameError};
 pub use error_kind::ErrorKind;
 pub use metadata::{Icon, Metadata};
 pub use outcome::{Attempt, ClaimedDomain, Outcome, OutcomeKind, Status};
+pub use retry::{jitter, RetryPolicy};

@@ -52,6 +52,10 @@ pub struct ClaimedDomain {
     pub attempts: i32,
     /// Fencing token of this claim; the result write must present it.
     pub claim_token: i64,
+    /// `ETag` of the last good fetch (sent back as `If-None-Match`).
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last good fetch (sent back as `If-Modified-Since`).
+    pub last_modified: Option<String>,
 }
 
 /// What one attempt produced.
@@ -59,12 +63,16 @@ pub struct ClaimedDomain {
 pub enum OutcomeKind {
     /// The page was fetched and extracted.
     Completed(Box<Metadata>),
+    /// The server answered 304 to a conditional re-crawl: the stored metadata stays.
+    NotModified,
     /// The attempt failed.
     Failed {
         /// Classified reason.
         kind: ErrorKind,
         /// Human-readable explanation.
         message: String,
+        /// `Some(delay)`: back to `pending`, claimable again after `delay`; `None`: final `error`.
+        retry_in: Option<std::time::Duration>,
     },
 }
 
@@ -84,15 +92,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// True when the attempt completed the domain.
+    /// True when the attempt completed the domain (a 304 counts: the metadata is current).
     pub fn is_success(&self) -> bool {
-        matches!(self.kind, OutcomeKind::Completed(_))
+        matches!(self.kind, OutcomeKind::Completed(_) | OutcomeKind::NotModified)
     }
 
     /// The error kind, for failures.
     pub fn error_kind(&self) -> Option<ErrorKind> {
         match &self.kind {
-            OutcomeKind::Completed(_) => None,
+            OutcomeKind::Completed(_) | OutcomeKind::NotModified => None,
             OutcomeKind::Failed { kind, .. } => Some(*kind),
         }
     }
@@ -112,7 +120,7 @@ pub struct Attempt {
     pub started_at: DateTime<Utc>,
     /// End time.
     pub finished_at: DateTime<Utc>,
-    /// `completed`, `failed`, or `lost` (fenced out).
+    /// `completed`, `not_modified`, `retry` (failed, will be retried), `failed`, or `lost` (fenced out).
     pub outcome: String,
     /// Error kind for failures.
     pub error_kind: Option<String>,

@@ -4,24 +4,64 @@
 
 use crate::model::{Outcome, OutcomeKind};
 
-/// `(status, metadata JSON, error_kind, error_message)` for the result write.
-pub(super) fn result_columns(o: &Outcome) -> (&'static str, Option<String>, Option<&'static str>, Option<String>) {
+/// Column values of one result write.
+pub(super) struct ResultColumns {
+    /// New `status`.
+    pub status: &'static str,
+    /// New metadata JSON; `None` keeps the stored metadata (failures, 304).
+    pub metadata: Option<String>,
+    /// New `error_kind` (`None` clears it).
+    pub error_kind: Option<&'static str>,
+    /// New `error_message` (`None` clears it).
+    pub error_message: Option<String>,
+    /// For a retry: milliseconds until the row is claimable again.
+    pub retry_ms: Option<i64>,
+}
+
+/// What the result write stores for an outcome.
+pub(super) fn result_columns(o: &Outcome) -> ResultColumns {
     match &o.kind {
         OutcomeKind::Completed(meta) => {
             let mut value = serde_json::to_value(meta.as_ref()).unwrap_or(serde_json::Value::Null);
             strip_nul(&mut value);
-            ("completed", Some(value.to_string()), None, None)
+            ResultColumns {
+                status: "completed",
+                metadata: Some(value.to_string()),
+                error_kind: None,
+                error_message: None,
+                retry_ms: None,
+            }
         }
-        OutcomeKind::Failed { kind, message } => ("error", None, Some(kind.as_str()), Some(message.replace('\0', ""))),
+        OutcomeKind::NotModified => ResultColumns {
+            status: "completed",
+            metadata: None,
+            error_kind: None,
+            error_message: None,
+            retry_ms: None,
+        },
+        OutcomeKind::Failed {
+            kind,
+            message,
+            retry_in,
+        } => ResultColumns {
+            status: if retry_in.is_some() { "pending" } else { "error" },
+            metadata: None,
+            error_kind: Some(kind.as_str()),
+            error_message: Some(message.replace('\0', "")),
+            retry_ms: retry_in.map(|d| d.as_millis().min(i64::MAX as u128) as i64),
+        },
     }
 }
 
-/// The `domain_attempts.outcome` text: `completed`, `failed`, or `lost` when fencing refused it.
+/// The `domain_attempts.outcome` text: `completed`, `not_modified`, `retry`, `failed`, or
+/// `lost` when fencing refused the write.
 pub(super) fn attempt_outcome(o: &Outcome, applied: bool) -> &'static str {
     match (&o.kind, applied) {
         (_, false) => "lost",
         (OutcomeKind::Completed(_), true) => "completed",
-        (OutcomeKind::Failed { .. }, true) => "failed",
+        (OutcomeKind::NotModified, true) => "not_modified",
+        (OutcomeKind::Failed { retry_in: Some(_), .. }, true) => "retry",
+        (OutcomeKind::Failed { retry_in: None, .. }, true) => "failed",
     }
 }
 
@@ -57,6 +97,8 @@ mod tests {
                 domain: "a.test".into(),
                 attempts: 1,
                 claim_token: 9,
+                etag: None,
+                last_modified: None,
             },
             kind,
             started_at: now,
@@ -71,15 +113,47 @@ mod tests {
             title: Some("a\0b".into()),
             ..Default::default()
         };
-        let (_, json, _, _) = result_columns(&outcome(OutcomeKind::Completed(Box::new(meta))));
-        assert_eq!(json.unwrap(), r#"{"title":"ab"}"#);
-        let (status, json, kind, msg) = result_columns(&outcome(OutcomeKind::Failed {
+        let cols = result_columns(&outcome(OutcomeKind::Completed(Box::new(meta))));
+        assert_eq!(cols.metadata.unwrap(), r#"{"title":"ab"}"#);
+        let failed = OutcomeKind::Failed {
             kind: ErrorKind::Decode,
             message: "x\0y".into(),
-        }));
+            retry_in: None,
+        };
+        let cols = result_columns(&outcome(failed));
         assert_eq!(
-            (status, json, kind, msg.as_deref()),
+            (
+                cols.status,
+                cols.metadata,
+                cols.error_kind,
+                cols.error_message.as_deref()
+            ),
             ("error", None, Some("decode"), Some("xy"))
         );
+    }
+
+    #[test]
+    fn a_retry_goes_back_to_pending_with_its_delay() {
+        let failed = OutcomeKind::Failed {
+            kind: ErrorKind::Connect,
+            message: "refused".into(),
+            retry_in: Some(std::time::Duration::from_secs(30)),
+        };
+        let o = outcome(failed);
+        let cols = result_columns(&o);
+        assert_eq!(
+            (cols.status, cols.retry_ms, cols.metadata),
+            ("pending", Some(30_000), None)
+        );
+        assert_eq!(attempt_outcome(&o, true), "retry");
+        assert_eq!(attempt_outcome(&o, false), "lost");
+    }
+
+    #[test]
+    fn a_304_completes_without_touching_the_metadata() {
+        let o = outcome(OutcomeKind::NotModified);
+        let cols = result_columns(&o);
+        assert_eq!((cols.status, cols.metadata, cols.error_kind), ("completed", None, None));
+        assert_eq!(attempt_outcome(&o, true), "not_modified");
     }
 }

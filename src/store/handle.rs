@@ -197,6 +197,16 @@ impl Store {
         }
     }
 
+    /// Puts a finished (`completed` or `error`) row back to `pending` now with a fresh attempt
+    /// budget (manual retry, re-crawl); its metadata stays until a new result replaces it.
+    /// Returns false when the row does not exist or is pending/in flight.
+    pub async fn requeue(&self, id: i64) -> Result<bool, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::requeue(writer, id).await,
+            Pools::Postgres(pool) => postgres::requeue(pool, id).await,
+        }
+    }
+
     /// Row counts per status (every status present, zero when empty).
     pub async fn count_by_status(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         let rows = match &self.pools {

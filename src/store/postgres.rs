@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row};
 
 use super::encode::{attempt_outcome, result_columns};
 use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
-use crate::model::{Attempt, ClaimedDomain, Outcome, OutcomeKind};
+use crate::model::{Attempt, ClaimedDomain, Outcome};
 
 fn millis(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
@@ -38,7 +38,8 @@ pub(super) async fn claim(
                 processing_started_at = now(), updated_at = now()
          WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()
                       ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING id, tenant_id, domain, attempts, claim_token",
+         RETURNING id, tenant_id, domain, attempts, claim_token,
+                   metadata->>'etag' AS etag, metadata->>'last_modified' AS last_modified",
     )
     .bind(owner)
     .bind(millis(lease) as f64)
@@ -54,6 +55,8 @@ pub(super) async fn claim(
                 domain: r.try_get("domain")?,
                 attempts: r.try_get("attempts")?,
                 claim_token: r.try_get("claim_token")?,
+                etag: r.try_get("etag")?,
+                last_modified: r.try_get("last_modified")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -84,14 +87,16 @@ pub(super) async fn write_outcomes(
     let mut metadata = Vec::with_capacity(outcomes.len());
     let mut kinds: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
     let mut messages = Vec::with_capacity(outcomes.len());
+    let mut retry_ms: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
     for o in outcomes {
-        let (status, meta, kind, message) = result_columns(o);
+        let cols = result_columns(o);
         ids.push(o.claimed.id);
         tokens.push(o.claimed.claim_token);
-        statuses.push(status);
-        metadata.push(meta);
-        kinds.push(kind);
-        messages.push(message);
+        statuses.push(cols.status);
+        metadata.push(cols.metadata);
+        kinds.push(cols.error_kind);
+        messages.push(cols.error_message);
+        retry_ms.push(cols.retry_ms);
     }
     let mut tx = pool.begin().await?;
     // One fenced statement per batch: only rows still processing under the same claim token change.
@@ -99,9 +104,10 @@ pub(super) async fn write_outcomes(
         "UPDATE domains d SET status = v.status, metadata = COALESCE(v.metadata::jsonb, d.metadata),
                 error_kind = v.error_kind, error_message = v.error_message,
                 lease_owner = NULL, lease_expires_at = NULL,
+                next_attempt_at = COALESCE(now() + v.retry_ms * interval '1 millisecond', d.next_attempt_at),
                 processing_completed_at = now(), last_processed = now(), updated_at = now()
-         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-              AS v(id, token, status, metadata, error_kind, error_message)
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
+              AS v(id, token, status, metadata, error_kind, error_message, retry_ms)
          WHERE d.id = v.id AND d.claim_token = v.token AND d.status = 'processing'
          RETURNING d.id",
     )
@@ -111,6 +117,12 @@ pub(super) async fn write_outcomes(
     .bind(&metadata)
     .bind(&kinds)
     .bind(&messages)
+    .bind(
+        retry_ms
+            .iter()
+            .map(|m| m.map(|ms| ms as f64))
+            .collect::<Vec<Option<f64>>>(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
@@ -121,7 +133,7 @@ pub(super) async fn write_outcomes(
             .map(|o| WrittenDomain {
                 id: o.claimed.id,
                 domain: o.claimed.domain.clone(),
-                success: matches!(o.kind, OutcomeKind::Completed(_)),
+                success: o.is_success(),
                 applied: applied.contains(&o.claimed.id),
             })
             .collect(),
@@ -177,6 +189,17 @@ pub(super) async fn release_leases(pool: &PgPool, owner: &str) -> Result<u64, St
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn requeue(pool: &PgPool, id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
+         WHERE id = $1 AND status IN ('completed', 'error')",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {

@@ -6,8 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqlitePool};
 
+use super::encode::{attempt_outcome, result_columns};
 use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
-use crate::model::{Attempt, ClaimedDomain, Outcome, OutcomeKind};
+use crate::model::{Attempt, ClaimedDomain, Outcome};
 
 /// Formats a time the one way SQLite rows store it, so text order is time order.
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -51,7 +52,8 @@ pub(super) async fn claim(
                 claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
          WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= ?3
                       ORDER BY next_attempt_at, id LIMIT ?4)
-         RETURNING id, tenant_id, domain, attempts, claim_token",
+         RETURNING id, tenant_id, domain, attempts, claim_token,
+                   json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified",
     )
     .bind(owner)
     .bind(lease_expiry(now, lease))
@@ -68,6 +70,8 @@ pub(super) async fn claim(
                 domain: r.try_get("domain")?,
                 attempts: r.try_get("attempts")?,
                 claim_token: r.try_get("claim_token")?,
+                etag: r.try_get("etag")?,
+                last_modified: r.try_get("last_modified")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -94,20 +98,24 @@ pub(super) async fn write_outcomes(
     let mut tx = pool.begin().await?;
     let mut report = WriteReport::default();
     for o in outcomes {
-        let (status, metadata, error_kind, error_message) = super::encode::result_columns(o);
+        let cols = result_columns(o);
+        let next_attempt = cols
+            .retry_ms
+            .map(|ms| ts(Utc::now() + chrono::Duration::milliseconds(ms)));
         let applied = sqlx::query(
             "UPDATE domains SET status = ?1, metadata = COALESCE(?2, metadata), error_kind = ?3, error_message = ?4,
-                    lease_owner = NULL, lease_expires_at = NULL,
+                    lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = COALESCE(?8, next_attempt_at),
                     processing_completed_at = ?5, last_processed = ?5, updated_at = ?5
              WHERE id = ?6 AND claim_token = ?7 AND status = 'processing'",
         )
-        .bind(status)
-        .bind(metadata)
-        .bind(error_kind)
-        .bind(&error_message)
+        .bind(cols.status)
+        .bind(&cols.metadata)
+        .bind(cols.error_kind)
+        .bind(&cols.error_message)
         .bind(&now)
         .bind(o.claimed.id)
         .bind(o.claimed.claim_token)
+        .bind(next_attempt)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -121,9 +129,9 @@ pub(super) async fn write_outcomes(
         .bind(instance)
         .bind(ts(o.started_at))
         .bind(ts(o.finished_at))
-        .bind(super::encode::attempt_outcome(o, applied))
-        .bind(error_kind)
-        .bind(&error_message)
+        .bind(attempt_outcome(o, applied))
+        .bind(cols.error_kind)
+        .bind(&cols.error_message)
         .bind(o.http_status.map(i32::from))
         .bind(o.elapsed_ms())
         .execute(&mut *tx)
@@ -131,7 +139,7 @@ pub(super) async fn write_outcomes(
         report.domains.push(WrittenDomain {
             id: o.claimed.id,
             domain: o.claimed.domain.clone(),
-            success: matches!(o.kind, OutcomeKind::Completed(_)),
+            success: o.is_success(),
             applied,
         });
     }
@@ -163,6 +171,19 @@ pub(super) async fn release_leases(pool: &SqlitePool, owner: &str) -> Result<u64
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn requeue(pool: &SqlitePool, id: i64) -> Result<bool, StoreError> {
+    let now = ts(Utc::now());
+    let done = sqlx::query(
+        "UPDATE domains SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2
+         WHERE id = ?1 AND status IN ('completed', 'error')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn count_by_status(pool: &SqlitePool) -> Result<Vec<(String, i64)>, StoreError> {

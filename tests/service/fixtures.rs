@@ -2,7 +2,8 @@
 //! every `*.test` name maps (through `fetch.resolve_override`) to one behaviour:
 //! `alpha-*`, `bravo-*`, `charlie-*` serve the three pages below; `notfound-*` 404;
 //! `big-*` a 300 kB page; `toip-*` redirect to a loopback IP literal; `slow-*` answer after
-//! 1.8 s; `pdf-*` a PDF.
+//! 1.8 s; `pdf-*` a PDF; `flaky-*` 503 + `Retry-After: 1` once per host, then the Alpha page;
+//! `etag-*` answers 304 to `If-None-Match: "v1"`; `fading-*` serves Alpha once, then 404.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -36,6 +37,12 @@ pub const CHARLIE: &str = r#"<html lang="de"><head><title>Charlie Seite</title>
 <meta name="description" content="  Viele
    Leerzeichen  ">
 </head><body></body></html>"#;
+
+static FLAKY_SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+static FADING_SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// A running fixture server.
 pub struct Fixture {
@@ -82,6 +89,44 @@ async fn respond(req: HttpRequest) -> HttpResponse {
             html(ALPHA.as_bytes().to_vec())
         }
         "pdf" => HttpResponse::Ok().content_type("application/pdf").body("%PDF-1.4"),
+        // ETag "v1": a conditional request presenting it gets 304.
+        "etag" => {
+            if req.headers().get("if-none-match").and_then(|v| v.to_str().ok()) == Some("\"v1\"") {
+                HttpResponse::NotModified().insert_header(("ETag", "\"v1\"")).finish()
+            } else {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .insert_header(("ETag", "\"v1\""))
+                    .insert_header(("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT"))
+                    .body(ALPHA)
+            }
+        }
+        // The Alpha page on the first request for a host, 404 afterwards.
+        "fading" => {
+            let first = FADING_SEEN
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.clone());
+            if first {
+                html(ALPHA.as_bytes().to_vec())
+            } else {
+                HttpResponse::NotFound().body("gone")
+            }
+        }
+        // 503 with Retry-After: 1 on the first request for a host, the Alpha page afterwards.
+        "flaky" => {
+            let first = FLAKY_SEEN
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.clone());
+            if first {
+                HttpResponse::ServiceUnavailable()
+                    .insert_header(("Retry-After", "1"))
+                    .body("busy")
+            } else {
+                html(ALPHA.as_bytes().to_vec())
+            }
+        }
         _ => HttpResponse::NotFound().body("unknown fixture host"),
     }
 }

@@ -79,9 +79,9 @@ async fn failures_end_in_error_with_the_right_kind(db: Db) {
     assert_eq!(body["results"]["processed"], 6, "{body}");
     assert_eq!(body["results"]["successful"], 1, "{body}");
 
+    // Permanent failures are final at once.
     let expect = [
         ("notfound-1.test", "http_status"),
-        ("x.refused.test", "connect"),
         ("big-1.test", "too_large"),
         ("toip-1.test", "blocked"),
         ("pdf-1.test", "not_html"),
@@ -89,6 +89,7 @@ async fn failures_end_in_error_with_the_right_kind(db: Db) {
     for (domain, kind) in expect {
         let row = app.row(domain).await;
         assert_eq!(row.status, "error", "{domain}");
+        assert_eq!(row.attempts, 1, "{domain}");
         assert_eq!(
             row.error_kind.as_deref(),
             Some(kind),
@@ -101,6 +102,20 @@ async fn failures_end_in_error_with_the_right_kind(db: Db) {
         );
         assert!(row.lease_owner.is_none(), "{domain} still leased");
     }
+    // A refused connection is transient: back to pending, claimable after the backoff (30 s ±25 %).
+    let refused = app.row("x.refused.test").await;
+    assert_eq!(refused.status, "pending");
+    assert_eq!(
+        refused.error_kind.as_deref(),
+        Some("connect"),
+        "{:?}",
+        refused.error_message
+    );
+    let wait = refused.next_attempt_at.unwrap() - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::seconds(20) && wait <= chrono::Duration::seconds(38),
+        "{wait:?}"
+    );
     let notfound = app
         .store
         .attempts(app.row("notfound-1.test").await.id, 5)
@@ -236,3 +251,84 @@ async fn in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog(db: D
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog);
+
+async fn transient_failures_are_retried_until_they_succeed_or_run_out(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.scheduler.jobs[0].spec = "100ms".into();
+        s.retry.max_attempts = 3;
+        s.retry.base_delay_secs = 0;
+    })
+    .await;
+    // The fixture remembers flaky hosts process-wide: one name per backend.
+    let flaky_name = format!("flaky-{}.test", format!("{db:?}").to_lowercase());
+    let names = [flaky_name.clone(), "x.refused.test".into(), "notfound-9.test".into()];
+    app.add_domains(&names).await;
+    app.wait_until_settled(Duration::from_secs(20)).await;
+
+    // 503 + Retry-After: 1, then 200: completed on the second attempt, error fields cleared.
+    let flaky = app.row(&flaky_name).await;
+    assert_eq!(flaky.status, "completed");
+    assert_eq!(flaky.attempts, 2);
+    assert_eq!(flaky.error_kind, None);
+    assert_eq!(flaky.metadata.unwrap()["title"], "Alpha & Sons — Widgets");
+    let history = app.store.attempts(flaky.id, 10).await.unwrap();
+    let outcomes: Vec<&str> = history.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, vec!["completed", "retry"]);
+    assert_eq!(history[1].http_status, Some(503));
+    // Retry-After was honored: the second attempt started at least a second after the first ended.
+    assert!(history[0].started_at - history[1].finished_at >= chrono::Duration::milliseconds(950));
+
+    // Always refused: every attempt used, then error.
+    let refused = app.row("x.refused.test").await;
+    assert_eq!((refused.status.as_str(), refused.attempts), ("error", 3));
+    assert_eq!(refused.error_kind.as_deref(), Some("connect"));
+    let history = app.store.attempts(refused.id, 10).await.unwrap();
+    let outcomes: Vec<&str> = history.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, vec!["failed", "retry", "retry"]);
+
+    // Permanent: one attempt.
+    let notfound = app.row("notfound-9.test").await;
+    assert_eq!((notfound.status.as_str(), notfound.attempts), ("error", 1));
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(transient_failures_are_retried_until_they_succeed_or_run_out);
+
+async fn a_recrawl_keeps_the_last_good_metadata_on_304_and_on_failure(db: Db) {
+    let app = spawn_app(db).await;
+    let tag = format!("{db:?}").to_lowercase();
+    let (etag, fading) = (format!("etag-{tag}.test"), format!("fading-{tag}.test"));
+    app.add_domains(&[etag.clone(), fading.clone()]).await;
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["results"]["successful"], 2, "{body}");
+    let first = app.row(&etag).await.metadata.unwrap();
+    assert_eq!(first["etag"], "\"v1\"");
+    assert_eq!(first["last_modified"], "Mon, 02 Nov 2026 10:00:00 GMT");
+
+    for name in [&etag, &fading] {
+        assert!(app.store.requeue(app.row(name).await.id).await.unwrap());
+    }
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["message"], "Processed 2 domains: 1 successful, 1 failed", "{body}");
+
+    // 304: still completed, metadata untouched (same fetch time), the attempt says so.
+    let row = app.row(&etag).await;
+    assert_eq!(row.status, "completed");
+    assert_eq!(row.metadata.unwrap(), first);
+    let outcomes: Vec<String> = app
+        .store
+        .attempts(row.id, 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(outcomes, vec!["not_modified", "completed"]);
+
+    // A failed re-crawl records the failure and keeps the last good metadata.
+    let row = app.row(&fading).await;
+    assert_eq!(row.status, "error");
+    assert_eq!(row.error_kind.as_deref(), Some("http_status"));
+    assert_eq!(row.metadata.unwrap()["title"], "Alpha & Sons — Widgets");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_recrawl_keeps_the_last_good_metadata_on_304_and_on_failure);

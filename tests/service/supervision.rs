@@ -4,10 +4,11 @@
 use domaind::faults::{panic_on, Stage};
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, Db};
+use crate::helpers::{spawn_app_with, Db};
 
 async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
-    let app = spawn_app(db).await;
+    // One attempt only: the crashed attempt must be final here (retries are tested elsewhere).
+    let app = spawn_app_with(db, |s| s.retry.max_attempts = 1).await;
     // Names are unique per backend: the fault registry is shared by every test in this binary.
     let tag = format!("{db:?}").to_lowercase();
     let async_boom = format!("alpha-boom-async-{tag}.test");
