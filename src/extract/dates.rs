@@ -5,11 +5,12 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 /// The date as ISO 8601 UTC with second precision when chrono can read it, else as written.
 ///
 /// Accepted: RFC 3339 (`2024-01-02T03:04:05+02:00`, fractions dropped), the same with a
-/// colon-less offset (`+0200`), RFC 2822, and a date alone (`2024-01-02` → midnight UTC).
+/// colon-less offset (`+0200`) or without seconds (`2024-01-02T05:04+0200`), RFC 2822, and a date alone (`2024-01-02` → midnight UTC).
 pub(super) fn normalize(raw: &str) -> String {
     let s = raw.trim();
     let parsed = DateTime::parse_from_rfc3339(s)
         .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M%z"))
         .or_else(|_| DateTime::parse_from_rfc2822(s))
         .map(|dt| dt.with_timezone(&Utc))
         .ok()
@@ -35,6 +36,8 @@ mod tests {
         assert_eq!(normalize("2024-01-02T05:04:05.123+02:00"), "2024-01-02T03:04:05Z");
         assert_eq!(normalize("2024-01-02T05:04:05+0200"), "2024-01-02T03:04:05Z");
         assert_eq!(normalize("Tue, 02 Jan 2024 03:04:05 GMT"), "2024-01-02T03:04:05Z");
+        assert_eq!(normalize("2024-01-02T05:04+0200"), "2024-01-02T03:04:00Z");
+        assert_eq!(normalize("2024-01-02T05:04-05:00"), "2024-01-02T10:04:00Z");
         assert_eq!(normalize(" 2024-01-02 "), "2024-01-02T00:00:00Z");
     }
 

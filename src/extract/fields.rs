@@ -6,15 +6,20 @@
 //! - description: og:description > twitter:description > meta description > JSON-LD description
 //! - site_name: og:site_name > meta application-name > JSON-LD WebSite/Organization name
 //! - image: og:image > og:image:secure_url > og:image:url > twitter:image > twitter:image:src >
-//!   JSON-LD image > `<link rel=image_src>`
-//! - canonical_url: `<link rel=canonical>` > og:url
+//!   JSON-LD image > `<link rel=image_src>` > the first body `<img>` with an image extension
+//!   that is not a 1×1 pixel (as open-graph-scraper and metascraper fall back to page images)
+//! - canonical_url: og:url > `<link rel=canonical>` (metascraper's and open-graph-scraper's
+//!   order: og:url is the URL the page wants shared)
 //! - lang: `<html lang>` > meta http-equiv content-language (first of a list) > og:locale
 //!   (`en_US` → `en-US`)
 //! - favicon: see `links::favicon`; logo: JSON-LD Organization (or publisher) logo > og:logo >
-//!   apple-touch-icon
+//!   meta logo > microdata `itemprop=logo` anywhere > apple-touch-icon
 //! - author: meta author > article:author unless it is a URL > JSON-LD author name
-//! - published_at: article:published_time > JSON-LD datePublished > meta date variants
-//!   ([`DATE_KEYS`]), normalized by `dates::normalize`
+//! - published_at: article:published_time > JSON-LD datePublished > meta datePublished >
+//!   microdata `itemprop=datePublished` anywhere (`content`/`datetime`) > other meta date
+//!   variants ([`DATE_KEYS`]) > the first body `<time datetime>`, normalized by `dates::normalize`
+//!
+//! Meta and link tags that sit after the head (a misplaced `</head>`) count after the head's.
 //! - generator, theme_color, robots: the first non-empty meta of that name
 //! - social: `rel=me` links > JSON-LD sameAs > `<a href>` to well-known profile hosts; unique, ≤ 20
 //! - open_graph / twitter: every `og:*` / `twitter:*` meta (read from `property=` and `name=`),
@@ -86,8 +91,9 @@ pub(super) fn fill(meta: &mut Metadata, src: &Sources<'_>) {
         "twitter:image:src",
     ])
     .or_else(|| schema.image(base))
-    .or_else(|| links::first_rel(&dom.links, "image_src", base));
-    meta.canonical_url = links::first_rel(&dom.links, "canonical", base).or_else(|| url(&["og:url"]));
+    .or_else(|| links::first_rel(&dom.links, "image_src", base))
+    .or_else(|| absolute_str(base, src.raw.body_img.as_deref()?));
+    meta.canonical_url = url(&["og:url"]).or_else(|| links::first_rel(&dom.links, "canonical", base));
     meta.lang = dom.html_lang.clone().or_else(|| content_language(dom)).or_else(|| {
         let locale = dom.meta.get("og:locale")?;
         Some(locale.replace('_', "-"))
@@ -97,7 +103,8 @@ pub(super) fn fill(meta: &mut Metadata, src: &Sources<'_>) {
     meta.favicon = links::favicon(&meta.icons, src.page);
     meta.logo = schema
         .logo(base)
-        .or_else(|| url(&["og:logo"]))
+        .or_else(|| url(&["og:logo", "logo"]))
+        .or_else(|| absolute_str(base, src.raw.item_logo.as_deref()?))
         .or_else(|| links::apple_touch_icon(&meta.icons));
     meta.feeds = links::feeds(&dom.links, base);
 
@@ -106,7 +113,10 @@ pub(super) fn fill(meta: &mut Metadata, src: &Sources<'_>) {
         .or_else(|| schema.author());
     meta.published_at = text(&["article:published_time"])
         .or_else(|| schema.date_published())
-        .or_else(|| text(&DATE_KEYS))
+        .or_else(|| text(&DATE_KEYS[..1]))
+        .or_else(|| src.raw.item_date.clone())
+        .or_else(|| text(&DATE_KEYS[1..]))
+        .or_else(|| src.raw.time_datetime.clone())
         .map(|d| dates::normalize(&d));
     meta.generator = text(&["generator"]);
     meta.theme_color = text(&["theme-color"]);

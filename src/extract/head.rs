@@ -52,6 +52,16 @@ pub(super) struct DomFacts {
 }
 
 impl DomFacts {
+    /// Adds meta and link tags found after the head (raw scan): they fill only keys the head
+    /// left empty, and their links follow the head's, within the same bounds.
+    pub fn absorb_body(&mut self, meta: &[(String, String)], links: &[Link]) {
+        for (key, value) in meta {
+            insert_first(&mut self.meta, key.clone(), value);
+        }
+        let room = MAX_LINKS.saturating_sub(self.links.len());
+        self.links.extend(links.iter().take(room).cloned());
+    }
+
     /// The meta value for the first of `keys` that is present.
     pub fn meta_any(&self, keys: &[&str]) -> Option<&str> {
         keys.iter().find_map(|k| self.meta.get(*k)).map(String::as_str)

@@ -33,10 +33,16 @@ pub(super) fn icons(links: &[Link], base: &Url) -> Vec<Icon> {
     icons
 }
 
-/// The best icon: among `rel~=icon` (`shortcut icon` included) the largest declared size, else
-/// among `apple-touch-icon*` the largest, else `{origin}/favicon.ico`. Ties go to the first.
+/// The browser-tab icon: the first `shortcut icon` (the classic favicon), else the first
+/// `rel~=icon` in document order (authors list their preferred one first, as
+/// open-graph-scraper assumes), else the largest `apple-touch-icon*`, else `{origin}/favicon.ico`.
 pub(super) fn favicon(icons: &[Icon], page: &Url) -> Option<String> {
-    best(icons, |rel| rel.split(' ').any(|t| t == "icon"))
+    let has = |icon: &Icon, token: &str| icon.rel.as_deref().is_some_and(|r| r.split(' ').any(|t| t == token));
+    icons
+        .iter()
+        .find(|i| has(i, "shortcut") && has(i, "icon"))
+        .or_else(|| icons.iter().find(|i| has(i, "icon")))
+        .map(|i| i.href.clone())
         .or_else(|| apple_touch_icon(icons))
         .or_else(|| {
             page.join("/favicon.ico")
@@ -125,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn favicon_prefers_rel_icon_then_largest_then_apple_touch_then_favicon_ico() {
+    fn favicon_prefers_shortcut_icon_then_first_icon_then_apple_touch_then_favicon_ico() {
         let links = [
             link("apple-touch-icon", "/apple.png", Some("180x180"), None),
             link("shortcut icon", "/favicon.ico", None, None),
@@ -136,7 +142,13 @@ mod tests {
         let icons = icons(&links, &base());
         assert_eq!(icons.len(), 4, "the data: icon is dropped");
         assert_eq!(icons[2].mime_type.as_deref(), Some("image/png"));
-        assert_eq!(favicon(&icons, &base()).as_deref(), Some("https://example.com/i32.png"));
+        assert_eq!(favicon(&icons, &base()).as_deref(), Some("https://example.com/favicon.ico"));
+        assert_eq!(favicon(&icons[2..], &base()).as_deref(), Some("https://example.com/i32.png"));
+        let late_shortcut = [&icons[2..], &icons[1..2]].concat();
+        assert_eq!(
+            favicon(&late_shortcut, &base()).as_deref(),
+            Some("https://example.com/favicon.ico")
+        );
         assert_eq!(
             favicon(&icons[..1], &base()).as_deref(),
             Some("https://example.com/apple.png")

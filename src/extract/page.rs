@@ -35,7 +35,8 @@ pub fn extract(html: &[u8], ctx: &PageContext<'_>) -> Metadata {
         Some(end) => doc.get(..end).unwrap_or(&doc),
         None => floor_prefix(&doc, PREFIX_BYTES),
     };
-    let dom = head::read(raw::safe_prefix(dom_src));
+    let mut dom = head::read(raw::safe_prefix(dom_src));
+    dom.absorb_body(&raw.body_meta, &raw.body_links);
     let values = jsonld::parse_blocks(&raw.ld_json);
     let schema = Schema::new(&values);
     let base = urls::document_base(ctx.url, dom.base_href.as_deref());

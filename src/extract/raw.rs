@@ -2,9 +2,10 @@
 //! ends, the JSON-LD scripts, candidate profile links and the first body `<h1>`; plus the
 //! bounds applied before anything reaches the tree builder.
 
+use super::head::Link;
 use super::jsonld::MAX_BLOCKS;
-use super::scan::tags;
-use super::text::floor_prefix;
+use super::scan::{tags, Tag};
+use super::text::{clean, floor_prefix};
 use super::urls::may_be_profile;
 
 /// Without a `</head>`, the DOM is built from this much of the page; a body `<h1>` must start
@@ -14,6 +15,11 @@ pub(super) const PREFIX_BYTES: usize = 256 * 1024;
 const MAX_H1_BYTES: usize = 64 * 1024;
 /// Profile link candidates kept (the final list holds at most 20).
 const MAX_PROFILE_CANDIDATES: usize = 64;
+/// Meta and link tags kept from the body (pages that misplace them there).
+const MAX_BODY_META: usize = 256;
+const MAX_BODY_LINKS: usize = 64;
+/// File extensions of a body `<img>` that may serve as the preview image.
+const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "gif", "webp", "avif", "svg"];
 /// The tree builder never sees nesting deeper than this...
 const MAX_DEPTH: usize = 256;
 /// ...nor more tags than this, nor a tag with more attributes than this (its duplicate-attribute
@@ -39,6 +45,20 @@ pub(super) struct RawFacts<'a> {
     pub profile_links: Vec<(String, bool)>,
     /// The first `<h1>...</h1>` after the head, cut to a bounded size.
     pub body_h1: Option<&'a str>,
+    /// `(lowercased property/name or "http-equiv:"-prefixed key, cleaned content)` of `<meta>`
+    /// tags after the head, where a misplaced or late `</head>` pushed them.
+    pub body_meta: Vec<(String, String)>,
+    /// `<link href>` tags after the head.
+    pub body_links: Vec<Link>,
+    /// The first microdata `itemprop=datePublished` value (`content`, else `datetime`) anywhere.
+    pub item_date: Option<String>,
+    /// The first microdata `itemprop=logo` value (`content`, `src` or `href`) anywhere.
+    pub item_logo: Option<String>,
+    /// The first `<time datetime>` after the head.
+    pub time_datetime: Option<String>,
+    /// The raw `src` of the first body `<img>` that looks like a content image: an image file
+    /// extension and not declared 1×1 (tracking pixels).
+    pub body_img: Option<String>,
 }
 
 /// Scans `doc` once.
@@ -53,6 +73,10 @@ pub(super) fn scan(doc: &str) -> RawFacts<'_> {
                 facts.body_h1 = Some(bounded_slice(doc, start, tag.end));
             }
             continue;
+        }
+        note_microdata(&mut facts, &tag);
+        if facts.head_end.is_some_and(|end| tag.start >= end) {
+            note_body_tag(&mut facts, &tag);
         }
         if tag.is("body") && facts.head_end.is_none() {
             facts.head_end = Some(tag.start);
@@ -86,6 +110,72 @@ pub(super) fn scan(doc: &str) -> RawFacts<'_> {
         facts.body_h1 = Some(bounded_slice(doc, start, doc.len()));
     }
     facts
+}
+
+/// A cleaned attribute value.
+fn attr_text(tag: &Tag<'_>, name: &str) -> Option<String> {
+    clean(&String::from_utf8_lossy(tag.attr(name)?))
+}
+
+/// True when the space-separated `itemprop` of `tag` contains `prop` (any case).
+fn has_itemprop(tag: &Tag<'_>, prop: &str) -> bool {
+    tag.attr("itemprop").is_some_and(|v| {
+        v.split(u8::is_ascii_whitespace)
+            .any(|t| t.eq_ignore_ascii_case(prop.as_bytes()))
+    })
+}
+
+/// Microdata anywhere in the page: the first datePublished and logo values.
+fn note_microdata(facts: &mut RawFacts<'_>, tag: &Tag<'_>) {
+    if facts.item_date.is_none() && has_itemprop(tag, "datePublished") {
+        facts.item_date = attr_text(tag, "content").or_else(|| attr_text(tag, "datetime"));
+    }
+    if facts.item_logo.is_none() && has_itemprop(tag, "logo") {
+        facts.item_logo = ["content", "src", "href"].iter().find_map(|a| attr_text(tag, a));
+    }
+}
+
+/// Tags after the head: misplaced meta/link tags, the first `<time datetime>`, the first image.
+fn note_body_tag(facts: &mut RawFacts<'_>, tag: &Tag<'_>) {
+    if tag.is("meta") && facts.body_meta.len() < MAX_BODY_META {
+        let Some(value) = attr_text(tag, "content") else {
+            return;
+        };
+        for attr in ["property", "name"] {
+            if let Some(key) = attr_text(tag, attr) {
+                facts.body_meta.push((key.to_ascii_lowercase(), value.clone()));
+            }
+        }
+        if let Some(key) = attr_text(tag, "http-equiv") {
+            facts
+                .body_meta
+                .push((format!("http-equiv:{}", key.to_ascii_lowercase()), value));
+        }
+    } else if tag.is("link") && facts.body_links.len() < MAX_BODY_LINKS {
+        if let Some(href) = attr_text(tag, "href") {
+            facts.body_links.push(Link {
+                rel: attr_text(tag, "rel").unwrap_or_default().to_ascii_lowercase(),
+                href,
+                sizes: attr_text(tag, "sizes"),
+                mime_type: attr_text(tag, "type").map(|t| t.to_ascii_lowercase()),
+            });
+        }
+    } else if tag.is("time") && facts.time_datetime.is_none() {
+        facts.time_datetime = attr_text(tag, "datetime");
+    } else if tag.is("img") && facts.body_img.is_none() {
+        facts.body_img = attr_text(tag, "src").filter(|src| is_content_image(tag, src));
+    }
+}
+
+/// An image URL whose path ends in an image extension, on an `<img>` not declared 1×1.
+fn is_content_image(tag: &Tag<'_>, src: &str) -> bool {
+    let pixel = ["width", "height"].iter().any(|a| {
+        tag.attr(a)
+            .is_some_and(|v| matches!(v.trim_ascii(), b"0" | b"1" | b"1px"))
+    });
+    let path = src.split(['?', '#']).next().unwrap_or_default();
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    !pixel && !src.starts_with("data:") && extension.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// The longest prefix of `src` that is cheap for the tree builder (see the bounds above).

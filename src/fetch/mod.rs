@@ -18,6 +18,8 @@ mod test_server;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_bombs;
+#[cfg(test)]
 mod tests_politeness;
 #[cfg(test)]
 mod tests_robots;

@@ -176,3 +176,29 @@ async fn connect_errors_name_the_url_for_redirect_hops_too() {
     assert_eq!(err.kind, ErrorKind::Connect);
     assert_eq!(err.message, "connection refused (https://secure.test/)");
 }
+
+#[tokio::test]
+async fn a_301_to_another_host_is_recorded_and_that_host_is_checked_by_the_guard_again() {
+    // localhost is not overridden, so the real resolver answers and the guard refuses loopback.
+    let inside = TestServer::start(|_| html("<p>internal")).await;
+    let location = format!("http://localhost:{}/admin", inside.addr.port());
+    let server = TestServer::start(move |head| match header(head, "host") {
+        Some("first.test") => redirect("http://second.test/"),
+        _ => redirect(&location),
+    })
+    .await;
+    let err = fetch_err(&http_only(server.addr), "first.test").await;
+    assert_eq!(err.kind, ErrorKind::Blocked, "{err}");
+    assert!(
+        err.message.starts_with("localhost resolves to a forbidden address "),
+        "{}",
+        err.message
+    );
+    assert!(inside.heads().is_empty());
+    let hosts: Vec<String> = server
+        .heads()
+        .iter()
+        .filter_map(|h| header(h, "host").map(str::to_string))
+        .collect();
+    assert_eq!(hosts, ["first.test", "second.test"]);
+}

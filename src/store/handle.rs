@@ -28,7 +28,7 @@ pub enum Backend {
 }
 
 #[derive(Clone)]
-enum Pools {
+pub(super) enum Pools {
     Sqlite { writer: SqlitePool, reader: SqlitePool },
     Postgres(PgPool),
 }
@@ -36,7 +36,7 @@ enum Pools {
 /// The one handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pools: Pools,
+    pub(super) pools: Pools,
 }
 
 /// Removes a password from a database URL before it is shown to anyone.

@@ -2,9 +2,12 @@
 
 mod encode;
 mod handle;
+mod maintenance;
 mod postgres;
+mod postgres_jobs;
 mod sqlite;
+mod sqlite_jobs;
 mod types;
 
 pub use handle::{redact_url, Backend, Store};
-pub use types::{DomainRow, InsertReport, StoreError, WriteReport, WrittenDomain};
+pub use types::{DomainRow, InsertReport, JobRunRow, NewRun, StoreError, WriteReport, WrittenDomain};

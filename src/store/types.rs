@@ -99,3 +99,49 @@ pub struct DomainRow {
     /// Last change.
     pub updated_at: Option<DateTime<Utc>>,
 }
+
+/// A `job_runs` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRunRow {
+    /// Primary key (also the history cursor).
+    pub id: i64,
+    /// The job.
+    pub job_id: String,
+    /// `instance` or `cluster`.
+    pub scope: String,
+    /// The instance that ran (or skipped/missed) it.
+    pub instance: String,
+    /// The fire time this run answers.
+    pub scheduled_for: DateTime<Utc>,
+    /// When the row was inserted (before the body ran).
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `succeeded`, `failed`, `skipped` or `missed`.
+    pub outcome: String,
+    /// `schedule` or `manual`.
+    pub trigger: String,
+    /// What the body reported (e.g. processed/successful/failed).
+    pub summary: Option<serde_json::Value>,
+    /// Why it failed, was skipped or missed.
+    pub error: Option<String>,
+}
+
+/// A run to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun<'a> {
+    /// The job.
+    pub job_id: &'a str,
+    /// `instance` or `cluster` (cluster scheduled runs are unique per fire time).
+    pub scope: &'a str,
+    /// This instance.
+    pub instance: &'a str,
+    /// The fire time.
+    pub scheduled_for: DateTime<Utc>,
+    /// `schedule` or `manual`.
+    pub trigger: &'a str,
+    /// `running` (the body runs next), or a final `skipped` / `missed`.
+    pub outcome: &'a str,
+    /// Reason for `skipped` / `missed`.
+    pub error: Option<String>,
+}

@@ -10,6 +10,7 @@ mod api;
 mod cli;
 mod fixtures;
 mod helpers;
+mod maintenance;
 mod pipeline;
 mod shutdown;
 mod store;

@@ -121,14 +121,14 @@ fn canonical_and_lang_fallback_orders() {
         |m| m.canonical_url.clone(),
         &[
             (
-                r#"<link rel="canonical" href="/canonical">"#,
-                "",
-                "https://example.com/canonical",
-            ),
-            (
                 r#"<meta property="og:url" content="https://example.com/og">"#,
                 "",
                 "https://example.com/og",
+            ),
+            (
+                r#"<link rel="canonical" href="/canonical">"#,
+                "",
+                "https://example.com/canonical",
             ),
         ],
     );
