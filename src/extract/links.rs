@@ -142,8 +142,14 @@ mod tests {
         let icons = icons(&links, &base());
         assert_eq!(icons.len(), 4, "the data: icon is dropped");
         assert_eq!(icons[2].mime_type.as_deref(), Some("image/png"));
-        assert_eq!(favicon(&icons, &base()).as_deref(), Some("https://example.com/favicon.ico"));
-        assert_eq!(favicon(&icons[2..], &base()).as_deref(), Some("https://example.com/i32.png"));
+        assert_eq!(
+            favicon(&icons, &base()).as_deref(),
+            Some("https://example.com/favicon.ico")
+        );
+        assert_eq!(
+            favicon(&icons[2..], &base()).as_deref(),
+            Some("https://example.com/i32.png")
+        );
         let late_shortcut = [&icons[2..], &icons[1..2]].concat();
         assert_eq!(
             favicon(&late_shortcut, &base()).as_deref(),

@@ -131,7 +131,9 @@ impl IntervalTrigger {
     }
 
     /// The index of the last fire at or before `t`, if any (jitter is below `every`, so fires keep grid order).
+    /// Instants past `end` count as `end`, since no fire exists beyond it.
     pub(crate) fn index_at_or_before(&self, t: DateTime<Utc>) -> Option<u64> {
+        let t = self.end.map_or(t, |end| t.min(end));
         let d = nanos_between(self.start, t);
         if d < 0 {
             return None;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::handle::Pools;
-use super::types::{JobRunRow, NewRun, StoreError};
+use super::types::{JobRecord, JobRow, JobRunRow, NewRun, StoreError};
 use super::{postgres_jobs as pg, sqlite_jobs as lite, Store};
 
 impl Store {
@@ -84,5 +84,47 @@ impl Store {
             }
         }
         Ok(total)
+    }
+}
+
+impl Store {
+    /// Makes `jobs` match the configuration: new jobs inserted, changed ones updated (and
+    /// re-scheduled from their new `next_run_at`), removed ones deleted; unchanged jobs keep
+    /// their `next_run_at` (so fires missed while down go through the misfire rules) and their
+    /// paused state. Returns every job.
+    pub async fn reconcile_jobs(&self, jobs: &[JobRecord]) -> Result<Vec<JobRow>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => lite::reconcile_jobs(writer, jobs).await,
+            Pools::Postgres(pool) => pg::reconcile_jobs(pool, jobs).await,
+        }
+    }
+
+    /// Every job, by id.
+    pub async fn list_jobs(&self) -> Result<Vec<JobRow>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => lite::list_jobs(reader).await,
+            Pools::Postgres(pool) => pg::list_jobs(pool).await,
+        }
+    }
+
+    /// Pauses or resumes a job; false when no such job.
+    pub async fn set_job_paused(&self, id: &str, paused: bool) -> Result<bool, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => lite::set_job_paused(writer, id, paused).await,
+            Pools::Postgres(pool) => pg::set_job_paused(pool, id, paused).await,
+        }
+    }
+
+    /// Stores a job's next fire time, and its last run time when one ran.
+    pub async fn set_job_times(
+        &self,
+        id: &str,
+        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        last_run_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => lite::set_job_times(writer, id, next_run_at, last_run_at).await,
+            Pools::Postgres(pool) => pg::set_job_times(pool, id, next_run_at, last_run_at).await,
+        }
     }
 }

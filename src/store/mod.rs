@@ -10,4 +10,6 @@ mod sqlite_jobs;
 mod types;
 
 pub use handle::{redact_url, Backend, Store};
-pub use types::{DomainRow, InsertReport, JobRunRow, NewRun, StoreError, WriteReport, WrittenDomain};
+pub use types::{
+    DomainRow, InsertReport, JobRecord, JobRow, JobRunRow, NewRun, StoreError, WriteReport, WrittenDomain,
+};

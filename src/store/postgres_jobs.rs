@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::{PgPool, Row};
 
-use super::types::{JobRunRow, NewRun, StoreError};
+use super::types::{JobRecord, JobRow, JobRunRow, NewRun, StoreError};
 
 fn ms(d: Duration) -> f64 {
     d.as_millis().min(i64::MAX as u128) as f64
@@ -134,4 +134,94 @@ pub(super) async fn prune(pool: &PgPool, table: &str, older_than: Duration, batc
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+const JOB_COLUMNS: &str = "id, trigger, spec, args, timezone, scope, \"coalesce\", max_instances, misfire_grace_time,
+    paused, next_run_at, last_run_at";
+
+fn job_row(r: &sqlx::postgres::PgRow) -> Result<JobRow, StoreError> {
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        trigger: r.try_get("trigger")?,
+        spec: r.try_get("spec")?,
+        args: r.try_get("args")?,
+        timezone: r.try_get("timezone")?,
+        scope: r.try_get("scope")?,
+        coalesce: r.try_get("coalesce")?,
+        max_instances: r.try_get("max_instances")?,
+        misfire_grace_time: r.try_get("misfire_grace_time")?,
+        paused: r.try_get("paused")?,
+        next_run_at: r.try_get("next_run_at")?,
+        last_run_at: r.try_get("last_run_at")?,
+    })
+}
+
+pub(super) async fn reconcile_jobs(pool: &PgPool, jobs: &[JobRecord]) -> Result<Vec<JobRow>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    sqlx::query("DELETE FROM jobs WHERE NOT (id = ANY($1))")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    for j in jobs {
+        sqlx::query(
+            "INSERT INTO jobs (id, trigger, spec, args, timezone, scope, \"coalesce\", max_instances, misfire_grace_time,
+                               definition, next_run_at)
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET trigger = excluded.trigger, spec = excluded.spec, args = excluded.args,
+                 timezone = excluded.timezone, scope = excluded.scope, \"coalesce\" = excluded.\"coalesce\",
+                 max_instances = excluded.max_instances, misfire_grace_time = excluded.misfire_grace_time,
+                 next_run_at = CASE WHEN jobs.definition = excluded.definition THEN jobs.next_run_at
+                                    ELSE excluded.next_run_at END,
+                 definition = excluded.definition, updated_at = now()",
+        )
+        .bind(&j.id)
+        .bind(&j.trigger)
+        .bind(&j.spec)
+        .bind(&j.args)
+        .bind(&j.timezone)
+        .bind(&j.scope)
+        .bind(j.coalesce)
+        .bind(j.max_instances)
+        .bind(j.misfire_grace_time)
+        .bind(&j.definition)
+        .bind(j.next_run_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    list_jobs(pool).await
+}
+
+pub(super) async fn list_jobs(pool: &PgPool) -> Result<Vec<JobRow>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(job_row).collect()
+}
+
+pub(super) async fn set_job_paused(pool: &PgPool, id: &str, paused: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE jobs SET paused = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(paused)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_job_times(
+    pool: &PgPool,
+    id: &str,
+    next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_run_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET next_run_at = $2, last_run_at = COALESCE($3, last_run_at), updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(next_run_at)
+    .bind(last_run_at)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

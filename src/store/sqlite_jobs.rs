@@ -6,7 +6,7 @@ use chrono::Utc;
 use sqlx::{Row, SqlitePool};
 
 use super::sqlite::ts;
-use super::types::{JobRunRow, NewRun, StoreError};
+use super::types::{JobRecord, JobRow, JobRunRow, NewRun, StoreError};
 
 fn ago(d: Duration) -> String {
     ts(Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(36_500)))
@@ -158,4 +158,111 @@ pub(super) async fn prune(pool: &SqlitePool, table: &str, older_than: Duration, 
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+const JOB_COLUMNS: &str = "id, trigger, spec, args, timezone, scope, \"coalesce\", max_instances, misfire_grace_time,
+    paused, next_run_at, last_run_at";
+
+fn job_row(r: &sqlx::sqlite::SqliteRow) -> Result<JobRow, StoreError> {
+    let time = |col: &str| -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
+        let text: Option<String> = r.try_get(col)?;
+        text.map(|t| {
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| StoreError::Data(format!("{col} = {t:?}: {e}")))
+        })
+        .transpose()
+    };
+    let args: String = r.try_get("args")?;
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        trigger: r.try_get("trigger")?,
+        spec: r.try_get("spec")?,
+        args: serde_json::from_str(&args).map_err(|e| StoreError::Data(format!("jobs.args: {e}")))?,
+        timezone: r.try_get("timezone")?,
+        scope: r.try_get("scope")?,
+        coalesce: r.try_get("coalesce")?,
+        max_instances: r.try_get("max_instances")?,
+        misfire_grace_time: r.try_get("misfire_grace_time")?,
+        paused: r.try_get("paused")?,
+        next_run_at: time("next_run_at")?,
+        last_run_at: time("last_run_at")?,
+    })
+}
+
+pub(super) async fn reconcile_jobs(pool: &SqlitePool, jobs: &[JobRecord]) -> Result<Vec<JobRow>, StoreError> {
+    let now = ts(Utc::now());
+    let mut tx = pool.begin().await?;
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let existing: Vec<String> = sqlx::query_scalar("SELECT id FROM jobs").fetch_all(&mut *tx).await?;
+    for id in existing.iter().filter(|id| !ids.contains(&id.as_str())) {
+        sqlx::query("DELETE FROM jobs WHERE id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for j in jobs {
+        sqlx::query(
+            "INSERT INTO jobs (id, trigger, spec, args, timezone, scope, \"coalesce\", max_instances, misfire_grace_time,
+                               definition, next_run_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+             ON CONFLICT (id) DO UPDATE SET trigger = excluded.trigger, spec = excluded.spec, args = excluded.args,
+                 timezone = excluded.timezone, scope = excluded.scope, \"coalesce\" = excluded.\"coalesce\",
+                 max_instances = excluded.max_instances, misfire_grace_time = excluded.misfire_grace_time,
+                 next_run_at = CASE WHEN jobs.definition = excluded.definition THEN jobs.next_run_at
+                                    ELSE excluded.next_run_at END,
+                 definition = excluded.definition, updated_at = excluded.updated_at",
+        )
+        .bind(&j.id)
+        .bind(&j.trigger)
+        .bind(&j.spec)
+        .bind(&j.args)
+        .bind(&j.timezone)
+        .bind(&j.scope)
+        .bind(j.coalesce)
+        .bind(j.max_instances)
+        .bind(j.misfire_grace_time)
+        .bind(&j.definition)
+        .bind(j.next_run_at.map(ts))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    list_jobs(pool).await
+}
+
+pub(super) async fn list_jobs(pool: &SqlitePool) -> Result<Vec<JobRow>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(job_row).collect()
+}
+
+pub(super) async fn set_job_paused(pool: &SqlitePool, id: &str, paused: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE jobs SET paused = ?2, updated_at = ?3 WHERE id = ?1")
+        .bind(id)
+        .bind(paused)
+        .bind(ts(Utc::now()))
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_job_times(
+    pool: &SqlitePool,
+    id: &str,
+    next_run_at: Option<chrono::DateTime<Utc>>,
+    last_run_at: Option<chrono::DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET next_run_at = ?2, last_run_at = COALESCE(?3, last_run_at), updated_at = ?4 WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(next_run_at.map(ts))
+    .bind(last_run_at.map(ts))
+    .bind(ts(Utc::now()))
+    .execute(pool)
+    .await?;
+    Ok(())
 }

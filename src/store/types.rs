@@ -145,3 +145,59 @@ pub struct NewRun<'a> {
     /// Reason for `skipped` / `missed`.
     pub error: Option<String>,
 }
+
+/// A job as declared in config, ready to be reconciled into `jobs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// Job id.
+    pub id: String,
+    /// `interval`, `cron` or `date`.
+    pub trigger: String,
+    /// Trigger spec.
+    pub spec: String,
+    /// Arguments as JSON text.
+    pub args: String,
+    /// IANA timezone.
+    pub timezone: String,
+    /// `instance` or `cluster`.
+    pub scope: String,
+    /// Run once after missed fires (true) or once per missed fire.
+    pub coalesce: bool,
+    /// Concurrent runs allowed per instance.
+    pub max_instances: i32,
+    /// Seconds a fire may be late and still run; `None` = no limit.
+    pub misfire_grace_time: Option<i32>,
+    /// Canonical text of everything above; a change re-schedules the job.
+    pub definition: String,
+    /// First fire time for a new or changed job.
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// A `jobs` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRow {
+    /// Job id.
+    pub id: String,
+    /// `interval`, `cron` or `date`.
+    pub trigger: String,
+    /// Trigger spec.
+    pub spec: String,
+    /// Arguments.
+    pub args: serde_json::Value,
+    /// IANA timezone.
+    pub timezone: String,
+    /// `instance` or `cluster`.
+    pub scope: String,
+    /// Coalesce missed fires.
+    pub coalesce: bool,
+    /// Concurrent runs allowed per instance.
+    pub max_instances: i32,
+    /// Seconds a fire may be late; `None` = no limit.
+    pub misfire_grace_time: Option<i32>,
+    /// Paused jobs do not fire on schedule.
+    pub paused: bool,
+    /// Next scheduled fire (`None`: finished one-shot job).
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Last fire that ran.
+    pub last_run_at: Option<DateTime<Utc>>,
+}

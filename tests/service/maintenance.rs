@@ -175,3 +175,70 @@ async fn a_cluster_fire_time_is_recorded_once_and_history_pages(db: Db) {
     test_db.drop_db().await;
 }
 both_backends!(a_cluster_fire_time_is_recorded_once_and_history_pages);
+
+fn job(id: &str, spec: &str, next: &str) -> domaind::store::JobRecord {
+    domaind::store::JobRecord {
+        id: id.into(),
+        trigger: "interval".into(),
+        spec: spec.into(),
+        args: "{}".into(),
+        timezone: "UTC".into(),
+        scope: "cluster".into(),
+        coalesce: false,
+        max_instances: 1,
+        misfire_grace_time: Some(60),
+        definition: format!("interval {spec}"),
+        next_run_at: Some(next.parse().unwrap()),
+    }
+}
+
+async fn jobs_reconcile_with_the_config_keeping_schedule_and_pause(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    let t1 = "2026-11-29T10:00:00Z";
+    let jobs = store
+        .reconcile_jobs(&[job("a", "5s", t1), job("b", "1m", t1), job("gone", "1h", t1)])
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert!(store.set_job_paused("a", true).await.unwrap());
+    assert!(!store.set_job_paused("nope", true).await.unwrap());
+    store
+        .set_job_times(
+            "a",
+            Some("2026-11-29T10:05:00Z".parse().unwrap()),
+            Some(t1.parse().unwrap()),
+        )
+        .await
+        .unwrap();
+
+    // Restart with a changed `b`, `gone` removed, `c` new; `a` unchanged keeps its state.
+    let t2 = "2026-11-29T12:00:00Z";
+    let jobs = store
+        .reconcile_jobs(&[job("a", "5s", t2), job("b", "2m", t2), job("c", "1h", t2)])
+        .await
+        .unwrap();
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, vec!["a", "b", "c"]);
+    let a = &jobs[0];
+    assert!(a.paused);
+    assert_eq!(
+        a.next_run_at,
+        Some("2026-11-29T10:05:00Z".parse().unwrap()),
+        "unchanged job keeps its schedule"
+    );
+    assert_eq!(a.last_run_at, Some(t1.parse().unwrap()));
+    assert_eq!(jobs[1].spec, "2m");
+    assert_eq!(
+        jobs[1].next_run_at,
+        Some(t2.parse().unwrap()),
+        "changed job is re-scheduled"
+    );
+    assert_eq!(
+        (jobs[2].scope.as_str(), jobs[2].misfire_grace_time),
+        ("cluster", Some(60))
+    );
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(jobs_reconcile_with_the_config_keeping_schedule_and_pause);
