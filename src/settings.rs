@@ -129,8 +129,6 @@ pub struct PipelineSettings {
     pub lease_secs: u64,
     /// On shutdown, how long in-flight domains may take to finish before their leases are released.
     pub shutdown_grace_secs: u64,
-    /// Interval of the built-in lease reaper.
-    pub reaper_interval_secs: u64,
 }
 
 impl Default for PipelineSettings {
@@ -142,7 +140,6 @@ impl Default for PipelineSettings {
             claim_batch: 100,
             lease_secs: 30,
             shutdown_grace_secs: 10,
-            reaper_interval_secs: 15,
         }
     }
 }
@@ -334,39 +331,125 @@ impl Default for SupervisorSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerSettings {
-    /// Default timezone of jobs.
+    /// Default timezone of jobs (IANA name).
     pub timezone: String,
+    /// Leader lease for cluster jobs; a dead leader is replaced within about this long.
+    pub leader_ttl_secs: u64,
+    /// How often due fires are checked.
+    pub poll_ms: u64,
+    /// Defaults for every job (APScheduler's `job_defaults`).
+    pub job_defaults: JobDefaults,
     /// Declared jobs.
     pub jobs: Vec<JobSettings>,
 }
 
-impl Default for SchedulerSettings {
+/// `[scheduler.job_defaults]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobDefaults {
+    /// After missed fires, run once (true) or once per missed fire (false).
+    pub coalesce: bool,
+    /// Concurrent runs of one job per instance; a fire over the limit is recorded `skipped`.
+    pub max_instances: u32,
+    /// Seconds a fire may be late and still run (0 = no limit); later fires are recorded `missed`.
+    pub misfire_grace_time: u64,
+    /// With `coalesce = false`, at most this many missed fires are run after downtime.
+    pub backfill_cap: usize,
+}
+
+impl Default for JobDefaults {
     fn default() -> Self {
         Self {
-            timezone: "UTC".into(),
-            jobs: vec![JobSettings {
-                id: "process_pending_domains".into(),
-                trigger: "interval".into(),
-                spec: "5s".into(),
-                args: toml::Table::from_iter([("limit".to_string(), toml::Value::Integer(1000))]),
-            }],
+            coalesce: false,
+            max_instances: 1,
+            misfire_grace_time: 60,
+            backfill_cap: 100,
         }
     }
 }
 
-/// One `[[scheduler.jobs]]` entry.
+fn job(id: &str, trigger: &str, spec: &str, args: &[(&str, toml::Value)]) -> JobSettings {
+    JobSettings {
+        id: id.into(),
+        trigger: trigger.into(),
+        spec: spec.into(),
+        args: args.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        timezone: None,
+        scope: None,
+        coalesce: None,
+        max_instances: None,
+        misfire_grace_time: None,
+        start: None,
+        end: None,
+        jitter: None,
+    }
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        use toml::Value::{Integer, String as Text};
+        Self {
+            timezone: "UTC".into(),
+            leader_ttl_secs: 15,
+            poll_ms: 100,
+            job_defaults: JobDefaults::default(),
+            jobs: vec![
+                job("process_pending_domains", "interval", "5s", &[("limit", Integer(1000))]),
+                job("reclaim_expired_leases", "interval", "15s", &[]),
+                job(
+                    "recrawl_stale",
+                    "interval",
+                    "1h",
+                    &[("ttl", Text("30d".into())), ("batch", Integer(1000))],
+                ),
+                job(
+                    "prune_history",
+                    "cron",
+                    "17 3 * * *",
+                    &[("retention", Text("30d".into())), ("batch", Integer(5000))],
+                ),
+            ],
+        }
+    }
+}
+
+/// One `[[scheduler.jobs]]` entry; unset options take `[scheduler.job_defaults]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSettings {
-    /// Job id (`process_pending_domains`, ...).
+    /// Job id: `process_pending_domains`, `reclaim_expired_leases`, `recrawl_stale`, `prune_history`.
     pub id: String,
-    /// `interval` (cron/date arrive with the scheduler issue).
+    /// `interval`, `cron` or `date`.
     pub trigger: String,
-    /// Trigger spec, e.g. `"5s"`.
+    /// `"5s"`, `"*/5 * * * *"`, or an RFC 3339 instant.
     pub spec: String,
     /// Job arguments.
     #[serde(default)]
     pub args: toml::Table,
+    /// IANA timezone of a cron job (default `scheduler.timezone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// `instance` (every instance runs it) or `cluster` (the leader only); default per job id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Overrides `job_defaults.coalesce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coalesce: Option<bool>,
+    /// Overrides `job_defaults.max_instances`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_instances: Option<u32>,
+    /// Overrides `job_defaults.misfire_grace_time` (seconds, 0 = no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misfire_grace_time: Option<u64>,
+    /// Interval jobs: first fire time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Interval jobs: no fire after this time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Interval jobs: each fire delayed by a random amount up to this duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
 }
 
 impl JobSettings {
@@ -566,9 +649,6 @@ impl Settings {
         if p.claim_batch == 0 {
             return Err(bad("pipeline.claim_batch", 0, "must be at least 1"));
         }
-        if p.reaper_interval_secs == 0 {
-            return Err(bad("pipeline.reaper_interval_secs", 0, "must be at least 1"));
-        }
         // A lease must outlive any single request, or a live attempt could be reclaimed.
         let timeout_secs = self.fetch.timeout_ms.div_ceil(1000);
         if p.lease_secs <= timeout_secs {
@@ -662,45 +742,25 @@ impl Settings {
         if self.supervisor.within_secs == 0 {
             return Err(bad("supervisor.within_secs", 0, "must be at least 1"));
         }
+        if self.scheduler.poll_ms < 10 || self.scheduler.leader_ttl_secs < 3 {
+            return Err(bad(
+                "scheduler.poll_ms",
+                self.scheduler.poll_ms,
+                "poll_ms must be at least 10 and leader_ttl_secs at least 3",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
         for job in &self.scheduler.jobs {
-            let key = format!("scheduler.jobs[{}]", job.id);
-            if job.trigger != "interval" {
-                return Err(bad(
-                    &format!("{key}.trigger"),
-                    format!("{:?}", job.trigger),
-                    "only \"interval\" is supported",
-                ));
+            if !seen.insert(job.id.as_str()) {
+                return Err(bad("scheduler.jobs", format!("{:?}", job.id), "job ids must be unique"));
             }
-            match parse_duration(&job.spec) {
-                Ok(d) if d >= Duration::from_millis(100) => {}
-                Ok(_) => {
-                    return Err(bad(
-                        &format!("{key}.spec"),
-                        format!("{:?}", job.spec),
-                        "interval must be at least 100ms",
-                    ))
+            crate::jobs::JobDef::from_settings(job, &self.scheduler, chrono::Utc::now()).map_err(|e| {
+                SettingsError::Invalid {
+                    key: format!("scheduler.jobs[{}]", job.id),
+                    value: format!("{} {:?}", job.trigger, job.spec),
+                    why: e,
                 }
-                Err(why) => return Err(bad(&format!("{key}.spec"), format!("{:?}", job.spec), &why)),
-            }
-            if job.id == "process_pending_domains" {
-                match job.args.get("limit") {
-                    None => {}
-                    Some(toml::Value::Integer(n)) if *n >= 1 => {}
-                    Some(v) => {
-                        return Err(bad(
-                            &format!("{key}.args.limit"),
-                            format!("{v:?}"),
-                            "must be a whole number of at least 1",
-                        ))
-                    }
-                }
-            } else {
-                return Err(bad(
-                    &format!("{key}.id"),
-                    format!("{:?}", job.id),
-                    "unknown job (known: process_pending_domains)",
-                ));
-            }
+            })?;
         }
         Ok(())
     }

@@ -11,9 +11,10 @@ use actix_web::{middleware, web, App, HttpServer};
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 
-use crate::actors::{start_pipeline, DrainReport, Pipeline, ServiceState, Shutdown, StopReason, Tick};
+use crate::actors::{load_jobs, start_pipeline, DrainReport, Pipeline, ServiceState, Shutdown, StopReason, Tick};
 use crate::fetch::HttpClient;
 use crate::http::{self, AppState};
+use crate::jobs::JobDef;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -77,7 +78,17 @@ impl Application {
         );
         let state = Arc::new(state);
         let client = HttpClient::new(&settings.fetch).context("cannot build the HTTP client")?;
-        let pipeline = start_pipeline(&settings, store.clone(), state.clone(), client, true)
+        let now = chrono::Utc::now();
+        let defs = settings
+            .scheduler
+            .jobs
+            .iter()
+            .map(|j| {
+                JobDef::from_settings(j, &settings.scheduler, now).map_err(|e| anyhow::anyhow!("job {}: {e}", j.id))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let jobs = load_jobs(defs, &store).await.context("cannot load jobs")?;
+        let pipeline = start_pipeline(&settings, store.clone(), state.clone(), client, Some(jobs))
             .context("cannot start the pipeline")?;
 
         let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -86,6 +97,7 @@ impl Application {
         let data = web::Data::new(AppState {
             store: store.clone(),
             fetcher: pipeline.fetcher.clone(),
+            scheduler: pipeline.scheduler.clone(),
             state: state.clone(),
             settings: settings.clone(),
         });
@@ -172,7 +184,7 @@ pub async fn process_once(settings: Settings, limit: usize) -> anyhow::Result<Dr
     let state = Arc::new(state);
     let client = HttpClient::new(&settings.fetch).context("cannot build the HTTP client")?;
     let pipeline =
-        start_pipeline(&settings, store.clone(), state, client, false).context("cannot start the pipeline")?;
+        start_pipeline(&settings, store.clone(), state, client, None).context("cannot start the pipeline")?;
     let report = pipeline
         .fetcher
         .send(Tick {

@@ -13,6 +13,8 @@ pub use db_writer::{BatchWritten, DbWriter, Flush, Record, SetFetcher};
 pub use extractor::{Crashed, Extract, Extractor};
 pub use fetcher::{DrainReport, EndDrains, Fetcher, InFlight, ProcessedDomain, StopClaiming, Tick};
 pub use parser_pool::{panic_message as panic_text, ParseFailed, ParserPool};
-pub use scheduler::{Scheduler, StopScheduling};
+pub use scheduler::{
+    load_jobs, JobSlot, JobView, ListJobs, ManualRun, RunJob, RunJobError, Scheduler, SetPaused, StopScheduling,
+};
 pub use state::{ActorSnapshot, ServiceState, StopReason};
 pub use supervisor::{start_pipeline, Pipeline, Shutdown, Supervisor};

@@ -15,7 +15,7 @@ use super::db_writer::{DbWriter, Flush, SetFetcher};
 use super::extractor::Extractor;
 use super::fetcher::{EndDrains, Fetcher, InFlight, StopClaiming};
 use super::parser_pool::ParserPool;
-use super::scheduler::{Scheduler, StopScheduling};
+use super::scheduler::{JobSlot, Scheduler, StopScheduling};
 use super::state::ServiceState;
 use crate::fetch::HttpClient;
 use crate::settings::Settings;
@@ -33,6 +33,8 @@ pub struct Pipeline {
     pub supervisor: Addr<Supervisor>,
     /// The Fetcher (send it `Tick` to run a drain now).
     pub fetcher: Addr<Fetcher>,
+    /// The Scheduler, when jobs run (`serve`).
+    pub scheduler: Option<Addr<Scheduler>>,
 }
 
 /// The root actor.
@@ -45,13 +47,13 @@ pub struct Supervisor {
     scheduler: Option<Addr<Scheduler>>,
 }
 
-/// Starts every child in order, then the Supervisor; `with_scheduler = false` for one-shot runs.
+/// Starts every child in order, then the Supervisor; `jobs = None` (one-shot runs) starts no Scheduler.
 pub fn start_pipeline(
     settings: &Settings,
     store: Store,
     state: Arc<ServiceState>,
     client: HttpClient,
-    with_scheduler: bool,
+    jobs: Option<Vec<JobSlot>>,
 ) -> std::io::Result<Pipeline> {
     let p = &settings.pipeline;
     let writer = DbWriter::new(
@@ -79,13 +81,14 @@ pub fn start_pipeline(
     )
     .start();
     writer.do_send(SetFetcher(fetcher.clone().recipient()));
-    let scheduler = with_scheduler.then(|| {
+    let scheduler = jobs.map(|jobs| {
         Scheduler::new(
-            settings.scheduler.jobs.clone(),
+            jobs,
             fetcher.clone(),
             store.clone(),
             state.clone(),
-            Duration::from_secs(p.reaper_interval_secs),
+            Duration::from_millis(settings.scheduler.poll_ms),
+            Duration::from_secs(settings.scheduler.leader_ttl_secs),
         )
         .start()
     });
@@ -95,10 +98,14 @@ pub fn start_pipeline(
         grace: Duration::from_secs(p.shutdown_grace_secs),
         writer,
         fetcher: fetcher.clone(),
-        scheduler,
+        scheduler: scheduler.clone(),
     }
     .start();
-    Ok(Pipeline { supervisor, fetcher })
+    Ok(Pipeline {
+        supervisor,
+        fetcher,
+        scheduler,
+    })
 }
 
 impl Actor for Supervisor {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::routes::AppState;
-use crate::actors::{DrainReport, Tick};
+use crate::actors::{DrainReport, RunJob, Tick};
 
 /// Query of the dev endpoint.
 #[derive(Debug, Deserialize)]
@@ -52,14 +52,33 @@ pub async fn process_pending_domains(
     if app.state.is_draining() {
         return Err(ApiError::Unavailable("the service is shutting down".into()));
     }
-    let report = app
-        .fetcher
-        .send(Tick {
-            limit: limit as usize,
-            list_domains: true,
-        })
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("the pipeline is not running: {e}")))?;
+    // Recorded as a manual run of the job when it is declared; like the pattern's endpoint it
+    // runs even while a scheduled drain is in progress (max_instances does not apply).
+    let scheduled = match &app.scheduler {
+        Some(scheduler) => scheduler
+            .send(RunJob {
+                id: "process_pending_domains".into(),
+                limit: Some(limit as usize),
+                list_domains: true,
+                obey_max_instances: false,
+            })
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("the scheduler is not running: {e}")))?
+            .ok()
+            .and_then(|run| run.drain),
+        None => None,
+    };
+    let report = match scheduled {
+        Some(report) => report,
+        None => app
+            .fetcher
+            .send(Tick {
+                limit: limit as usize,
+                list_domains: true,
+            })
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("the pipeline is not running: {e}")))?,
+    };
     if let Some(error) = &report.error {
         if report.processed == 0 {
             return Err(ApiError::Unavailable(error.clone()));

@@ -6,6 +6,7 @@ mod dev;
 mod domains;
 mod error;
 mod health;
+mod jobs;
 mod routes;
 mod status;
 

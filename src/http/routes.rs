@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix::Addr;
 use actix_web::web;
 
-use super::{dev, domains, error, health, status};
-use crate::actors::{Fetcher, ServiceState};
+use super::{dev, domains, error, health, jobs, status};
+use crate::actors::{Fetcher, Scheduler, ServiceState};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -17,6 +17,8 @@ pub struct AppState {
     pub store: Store,
     /// Runs drains on demand.
     pub fetcher: Addr<Fetcher>,
+    /// Fires jobs (absent when the service runs without a scheduler).
+    pub scheduler: Option<Addr<Scheduler>>,
     /// Health, restarts, instance id.
     pub state: Arc<ServiceState>,
     /// Effective settings.
@@ -37,5 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(dev::process_pending_domains)
     .service(domains::add_domains)
     .service(status::status)
+    .service(jobs::list)
+    .service(jobs::runs)
+    .service(jobs::run_now)
+    .service(jobs::pause)
+    .service(jobs::resume)
     .default_service(web::to(error::not_found));
 }

@@ -22,7 +22,9 @@ pub struct CronTrigger {
 
 /// Parses an IANA timezone name (`UTC`, `Europe/Berlin`).
 pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
-    name.trim().parse::<Tz>().map_err(|_| ScheduleError::Timezone(name.to_string()))
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| ScheduleError::Timezone(name.to_string()))
 }
 
 impl CronTrigger {
@@ -34,7 +36,11 @@ impl CronTrigger {
         if probe.and_then(|p| next_match(&fields, p)).is_none() {
             return Err(ScheduleError::NeverFires(spec.to_string()));
         }
-        Ok(Self { fields, tz, spec: spec.trim().to_string() })
+        Ok(Self {
+            fields,
+            tz,
+            spec: spec.trim().to_string(),
+        })
     }
 
     /// The expression as given.
@@ -101,7 +107,11 @@ pub(crate) fn next_match(f: &CronFields, from: NaiveDateTime) -> Option<NaiveDat
     let mut floor = Some(from.time());
     while date.year() <= last_year {
         if !f.month.contains(date.month()) {
-            let (y, m) = if date.month() == 12 { (date.year() + 1, 1) } else { (date.year(), date.month() + 1) };
+            let (y, m) = if date.month() == 12 {
+                (date.year() + 1, 1)
+            } else {
+                (date.year(), date.month() + 1)
+            };
             date = NaiveDate::from_ymd_opt(y, m, 1)?;
             floor = None;
             continue;

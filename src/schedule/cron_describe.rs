@@ -3,7 +3,15 @@
 use super::cron::CronTrigger;
 use super::cron_fields::{FieldKind, FieldSet, DOM, DOW, HOUR, MINUTE, MONTH, SECOND};
 
-const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAY_NAMES: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
@@ -77,7 +85,11 @@ impl CronTrigger {
         let mut parts = Vec::new();
         if single(f.hour) && single(f.minute) && single(f.second) {
             let (h, m, s) = (f.hour.values()[0], f.minute.values()[0], f.second.values()[0]);
-            parts.push(if s == 0 { format!("at {h:02}:{m:02}") } else { format!("at {h:02}:{m:02}:{s:02}") });
+            parts.push(if s == 0 {
+                format!("at {h:02}:{m:02}")
+            } else {
+                format!("at {h:02}:{m:02}:{s:02}")
+            });
         } else {
             if f.has_seconds && f.second != FieldSet(1) {
                 parts.push(unit(f.second, &SECOND, "second"));
@@ -108,7 +120,11 @@ impl CronTrigger {
             (None, None) => {}
         }
         if f.month != MONTH.full() {
-            let name = |v: u32| v.checked_sub(1).and_then(|i| MONTH_NAMES.get(i as usize)).map(|s| s.to_string());
+            let name = |v: u32| {
+                v.checked_sub(1)
+                    .and_then(|i| MONTH_NAMES.get(i as usize))
+                    .map(|s| s.to_string())
+            };
             parts.push(format!("in {}", list(f.month, name)));
         }
         format!("{} ({})", parts.join(" "), self.tz.name())

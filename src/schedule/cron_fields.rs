@@ -44,16 +44,46 @@ pub(crate) struct FieldKind {
     name_base: u32,
 }
 
-pub(crate) const SECOND: FieldKind = FieldKind { name: "second", lo: 0, hi: 59, top: 59, names: &[], name_base: 0 };
-pub(crate) const MINUTE: FieldKind = FieldKind { name: "minute", lo: 0, hi: 59, top: 59, names: &[], name_base: 0 };
-pub(crate) const HOUR: FieldKind = FieldKind { name: "hour", lo: 0, hi: 23, top: 23, names: &[], name_base: 0 };
-pub(crate) const DOM: FieldKind = FieldKind { name: "day-of-month", lo: 1, hi: 31, top: 31, names: &[], name_base: 0 };
+pub(crate) const SECOND: FieldKind = FieldKind {
+    name: "second",
+    lo: 0,
+    hi: 59,
+    top: 59,
+    names: &[],
+    name_base: 0,
+};
+pub(crate) const MINUTE: FieldKind = FieldKind {
+    name: "minute",
+    lo: 0,
+    hi: 59,
+    top: 59,
+    names: &[],
+    name_base: 0,
+};
+pub(crate) const HOUR: FieldKind = FieldKind {
+    name: "hour",
+    lo: 0,
+    hi: 23,
+    top: 23,
+    names: &[],
+    name_base: 0,
+};
+pub(crate) const DOM: FieldKind = FieldKind {
+    name: "day-of-month",
+    lo: 1,
+    hi: 31,
+    top: 31,
+    names: &[],
+    name_base: 0,
+};
 pub(crate) const MONTH: FieldKind = FieldKind {
     name: "month",
     lo: 1,
     hi: 12,
     top: 12,
-    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
     name_base: 1,
 };
 pub(crate) const DOW: FieldKind = FieldKind {
@@ -72,7 +102,11 @@ impl FieldKind {
     }
 
     fn err(&self, token: &str, reason: impl Into<String>) -> ScheduleError {
-        ScheduleError::CronToken { field: self.name, token: token.to_string(), reason: reason.into() }
+        ScheduleError::CronToken {
+            field: self.name,
+            token: token.to_string(),
+            reason: reason.into(),
+        }
     }
 
     fn value(&self, text: &str, token: &str) -> Result<u32, ScheduleError> {
@@ -81,7 +115,11 @@ impl FieldKind {
             return Ok(self.name_base + i as u32);
         }
         let v: u32 = text.parse().map_err(|_| {
-            let hint = if self.names.is_empty() { String::new() } else { format!(" or a name like `{}`", self.names[0]) };
+            let hint = if self.names.is_empty() {
+                String::new()
+            } else {
+                format!(" or a name like `{}`", self.names[0])
+            };
             self.err(token, format!("`{text}` is not a number{hint}"))
         })?;
         if v < self.lo || v > self.hi {
@@ -100,7 +138,9 @@ impl FieldKind {
             let (base, step) = match token.split_once('/') {
                 None => (token, None),
                 Some((b, s)) => {
-                    let step: u32 = s.parse().map_err(|_| self.err(token, format!("step `{s}` is not a number")))?;
+                    let step: u32 = s
+                        .parse()
+                        .map_err(|_| self.err(token, format!("step `{s}` is not a number")))?;
                     if step == 0 {
                         return Err(self.err(token, "step must be at least 1"));
                     }
@@ -169,12 +209,21 @@ impl CronFields {
     /// Parses a 5- or 6-field expression or an `@alias`.
     pub(crate) fn parse(spec: &str) -> Result<CronFields, ScheduleError> {
         let trimmed = spec.trim();
-        let text = if trimmed.starts_with('@') { expand_alias(trimmed)? } else { trimmed };
+        let text = if trimmed.starts_with('@') {
+            expand_alias(trimmed)?
+        } else {
+            trimmed
+        };
         let parts: Vec<&str> = text.split_whitespace().collect();
         let (sec, rest) = match parts.len() {
             5 => ("0", &parts[..]),
             6 => (parts[0], &parts[1..]),
-            found => return Err(ScheduleError::FieldCount { spec: spec.to_string(), found }),
+            found => {
+                return Err(ScheduleError::FieldCount {
+                    spec: spec.to_string(),
+                    found,
+                })
+            }
         };
         Ok(CronFields {
             second: SECOND.parse(sec)?,

@@ -6,7 +6,11 @@ use super::ScheduleError;
 
 /// Parses a sum of `<number><unit>` parts (units `ms`, `s`, `m`, `h`, `d`), e.g. `1h30m`.
 pub fn parse_duration(field: &'static str, text: &str) -> Result<Duration, ScheduleError> {
-    let bad = |reason: String| ScheduleError::Duration { field, token: text.to_string(), reason };
+    let bad = |reason: String| ScheduleError::Duration {
+        field,
+        token: text.to_string(),
+        reason,
+    };
     let s = text.trim();
     if s.is_empty() {
         return Err(bad("empty duration".into()));

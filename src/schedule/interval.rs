@@ -25,7 +25,11 @@ pub struct IntervalTrigger {
 pub(crate) fn parse_instant(field: &'static str, text: &str) -> Result<DateTime<Utc>, ScheduleError> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ScheduleError::Instant { field, token: text.to_string(), reason: e.to_string() })
+        .map_err(|e| ScheduleError::Instant {
+            field,
+            token: text.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Adds a signed number of nanoseconds to an instant, `None` on overflow.
@@ -59,7 +63,13 @@ impl IntervalTrigger {
         let start = first_scheduled_at
             .checked_add_signed(TimeDelta::from_std(every).map_err(|_| ScheduleError::IntervalTooShort(spec.into()))?)
             .unwrap_or(first_scheduled_at);
-        Ok(Self { every, start, end: None, jitter: None, jitter_seed: 0 })
+        Ok(Self {
+            every,
+            start,
+            end: None,
+            jitter: None,
+            jitter_seed: 0,
+        })
     }
 
     /// Sets an explicit first fire time (RFC 3339); the grid becomes `start + k·every` for k ≥ 0.

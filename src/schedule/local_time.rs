@@ -80,18 +80,30 @@ mod tests {
     fn finds_the_2026_transitions_to_the_second() {
         let berlin = chrono_tz::Europe::Berlin;
         let from = utc("2026-03-28T12:00:00Z");
-        assert_eq!(next_transition(berlin, from, utc("2026-04-01T00:00:00Z")), Some(utc("2026-03-29T01:00:00Z")));
+        assert_eq!(
+            next_transition(berlin, from, utc("2026-04-01T00:00:00Z")),
+            Some(utc("2026-03-29T01:00:00Z"))
+        );
         let ny = chrono_tz::America::New_York;
         let from = utc("2026-10-31T00:00:00Z");
-        assert_eq!(next_transition(ny, from, utc("2026-11-02T00:00:00Z")), Some(utc("2026-11-01T06:00:00Z")));
+        assert_eq!(
+            next_transition(ny, from, utc("2026-11-02T00:00:00Z")),
+            Some(utc("2026-11-01T06:00:00Z"))
+        );
         assert_eq!(next_transition(ny, from, utc("2026-11-01T05:59:59Z")), None);
     }
 
     #[test]
     fn a_skipped_local_time_is_reached_when_the_gap_ends() {
         let nt = NaiveDateTime::parse_from_str("2026-03-08 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
-        assert_eq!(first_reaching(chrono_tz::America::New_York, nt), Some(utc("2026-03-08T07:00:00Z")));
+        assert_eq!(
+            first_reaching(chrono_tz::America::New_York, nt),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
         let nt = NaiveDateTime::parse_from_str("2026-11-01 01:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
-        assert_eq!(first_reaching(chrono_tz::America::New_York, nt), Some(utc("2026-11-01T05:30:00Z")));
+        assert_eq!(
+            first_reaching(chrono_tz::America::New_York, nt),
+            Some(utc("2026-11-01T05:30:00Z"))
+        );
     }
 }

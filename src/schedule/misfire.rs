@@ -25,7 +25,12 @@ pub struct JobPolicy {
 
 impl Default for JobPolicy {
     fn default() -> Self {
-        Self { coalesce: false, max_instances: 1, misfire_grace: Some(Duration::from_secs(60)), backfill_cap: 100 }
+        Self {
+            coalesce: false,
+            max_instances: 1,
+            misfire_grace: Some(Duration::from_secs(60)),
+            backfill_cap: 100,
+        }
     }
 }
 
@@ -85,8 +90,18 @@ impl DueWalk {
 }
 
 /// Walks every fire in `[next_run_at, now]`; returns the walk and the first fire after `now`.
-fn walk(trigger: &Trigger, next_run_at: DateTime<Utc>, now: DateTime<Utc>, keep: usize) -> (DueWalk, Option<DateTime<Utc>>) {
-    let mut w = DueWalk { count: 0, tail: VecDeque::new(), evicted: None, keep };
+fn walk(
+    trigger: &Trigger,
+    next_run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    keep: usize,
+) -> (DueWalk, Option<DateTime<Utc>>) {
+    let mut w = DueWalk {
+        count: 0,
+        tail: VecDeque::new(),
+        evicted: None,
+        keep,
+    };
     let mut t = next_run_at;
     loop {
         w.push(t);
@@ -134,7 +149,11 @@ pub fn due_fires(
     let keep = if policy.coalesce { 1 } else { policy.backfill_cap.max(1) };
     let (walked, next) = walk(trigger, next_run_at, now, keep);
     let mut decisions = Vec::with_capacity(walked.tail.len() + 1);
-    let coalesced = if policy.coalesce { walked.count.saturating_sub(1) } else { 0 };
+    let coalesced = if policy.coalesce {
+        walked.count.saturating_sub(1)
+    } else {
+        0
+    };
     if let (false, Some((first, last))) = (policy.coalesce, walked.evicted) {
         let count = walked.count - walked.tail.len() as u64;
         decisions.push(FireDecision::MissedBacklog { first, last, count });
@@ -143,15 +162,19 @@ pub fn due_fires(
     for scheduled_for in walked.tail {
         // APScheduler refuses the whole submission before any misfire check runs.
         if running >= max_instances {
-            let reason =
-                format!("maximum number of running instances reached ({running} running, max_instances = {max_instances})");
+            let reason = format!(
+                "maximum number of running instances reached ({running} running, max_instances = {max_instances})"
+            );
             decisions.push(FireDecision::Skipped { scheduled_for, reason });
             continue;
         }
         let late_by = (now - scheduled_for).to_std().unwrap_or(Duration::ZERO);
         match policy.misfire_grace {
             Some(grace) if late_by > grace => decisions.push(FireDecision::Missed { scheduled_for, late_by }),
-            _ => decisions.push(FireDecision::Run { scheduled_for, coalesced }),
+            _ => decisions.push(FireDecision::Run {
+                scheduled_for,
+                coalesced,
+            }),
         }
     }
     (decisions, next)

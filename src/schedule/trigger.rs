@@ -16,7 +16,9 @@ pub struct DateTrigger {
 impl DateTrigger {
     /// Parses an RFC 3339 instant such as `2026-03-29T01:00:00Z`.
     pub fn parse(spec: &str) -> Result<Self, ScheduleError> {
-        Ok(Self { at: parse_instant("date", spec)? })
+        Ok(Self {
+            at: parse_instant("date", spec)?,
+        })
     }
 }
 

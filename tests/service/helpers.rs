@@ -165,6 +165,10 @@ id = "process_pending_domains"
 trigger = "interval"
 spec = "1h"
 args = {{ limit = 1000 }}
+[[scheduler.jobs]]
+id = "reclaim_expired_leases"
+trigger = "interval"
+spec = "1s"
 "#,
         port = fixture.port,
         closed = fixture.closed_port,

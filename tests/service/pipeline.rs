@@ -184,7 +184,6 @@ both_backends!(dev_endpoint_answers_in_the_patterns_shape);
 async fn a_slow_live_domain_has_its_lease_renewed_not_reclaimed(db: Db) {
     let app = spawn_app_with(db, |s| {
         s.pipeline.lease_secs = 3;
-        s.pipeline.reaper_interval_secs = 1;
         s.fetch.timeout_ms = 2000;
         s.scheduler.jobs[0].spec = "100ms".into();
     })

@@ -1,6 +1,8 @@
-//! End-to-end tests of `extract`: fallback orders, encodings, hostile input, the bench pages.
+//! End-to-end tests of `extract`: fallback orders, rules past the head, encodings, hostile input,
+//! the bench pages.
 
 mod bench;
+mod body;
 mod cases;
 mod encodings;
 mod fallbacks;

@@ -1,0 +1,113 @@
+//! `/api/v1/jobs`: the job list with next fire times, run history, manual trigger, pause and
+//! resume. Unknown job ids are a 404 JSON error.
+
+use actix::Addr;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::routes::AppState;
+use crate::actors::{ListJobs, RunJob, RunJobError, Scheduler, SetPaused};
+
+/// Query of the run history.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    /// Return runs older than this run id (the previous page's `next_cursor`).
+    pub cursor: Option<i64>,
+    /// Page size (1–500, default 50).
+    pub limit: Option<i64>,
+}
+
+fn scheduler(app: &AppState) -> Result<&Addr<Scheduler>, ApiError> {
+    app.scheduler
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no scheduler runs in this process".into()))
+}
+
+fn job_error(e: RunJobError) -> ApiError {
+    match e {
+        RunJobError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        RunJobError::Stopped => ApiError::Unavailable(e.to_string()),
+    }
+}
+
+fn unreachable_scheduler(e: actix::MailboxError) -> ApiError {
+    ApiError::Unavailable(format!("the scheduler is not running: {e}"))
+}
+
+/// Every job with its schedule, next five fires, last run, pause state and running count.
+#[get("/api/v1/jobs")]
+pub async fn list(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let views = scheduler(&app)?.send(ListJobs).await.map_err(unreachable_scheduler)?;
+    let mut jobs = Vec::with_capacity(views.len());
+    for view in views {
+        let last_run = app.store.runs(&view.id, None, 1).await?.into_iter().next();
+        let mut value = serde_json::to_value(&view).unwrap_or_default();
+        value["last_run"] = serde_json::to_value(last_run).unwrap_or_default();
+        jobs.push(value);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "jobs": jobs })))
+}
+
+/// A job's runs, newest first, paginated by run id.
+#[get("/api/v1/jobs/{id}/runs")]
+pub async fn runs(
+    app: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<RunsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let views = scheduler(&app)?.send(ListJobs).await.map_err(unreachable_scheduler)?;
+    if !views.iter().any(|v| v.id == *id) {
+        return Err(ApiError::NotFound(format!("no job named {:?}", id.as_str())));
+    }
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and 500, got {limit}"
+        )));
+    }
+    let runs = app.store.runs(&id, query.cursor, limit).await?;
+    let next_cursor = (runs.len() as i64 == limit)
+        .then(|| runs.last().map(|r| r.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "runs": runs, "next_cursor": next_cursor })))
+}
+
+/// Fires a job now (recorded as a manual run; obeys max_instances) and waits for it.
+#[post("/api/v1/jobs/{id}/run")]
+pub async fn run_now(app: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let run = scheduler(&app)?
+        .send(RunJob {
+            id: id.into_inner(),
+            limit: None,
+            list_domains: false,
+            obey_max_instances: true,
+        })
+        .await
+        .map_err(unreachable_scheduler)?
+        .map_err(job_error)?;
+    Ok(HttpResponse::Ok().json(run))
+}
+
+async fn set_paused(app: &AppState, id: String, paused: bool) -> Result<HttpResponse, ApiError> {
+    scheduler(app)?
+        .send(SetPaused { id: id.clone(), paused })
+        .await
+        .map_err(unreachable_scheduler)?
+        .map_err(job_error)?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id, "paused": paused })))
+}
+
+/// Stops a job firing on schedule (manual runs still work).
+#[post("/api/v1/jobs/{id}/pause")]
+pub async fn pause(app: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    set_paused(&app, id.into_inner(), true).await
+}
+
+/// Lets a paused job fire again (missed fires follow the misfire rules).
+#[post("/api/v1/jobs/{id}/resume")]
+pub async fn resume(app: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    set_paused(&app, id.into_inner(), false).await
+}
