@@ -195,23 +195,32 @@ fn init_logs() {
 
 /// Starts the service on a fresh database; `customize` adjusts settings first.
 pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let test_db = TestDb::create(db).await;
+    let mut app = spawn_app_on(&test_db.url, customize).await;
+    app.db = Some(test_db);
+    app
+}
+
+/// Starts another service instance on an existing database (the caller drops it).
+pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let fixture = fixtures::start();
-    let test_db = TestDb::create(db).await;
-    let mut settings = test_settings(&test_db.url, &fixture);
+    let mut settings = test_settings(db_url, &fixture);
     customize(&mut settings);
     settings.validate().expect("customized settings are valid");
     let app = Application::build(settings).await.expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     let running = actix_rt::spawn(app.run_until_stopped());
-    let store = test_db.store().await;
+    let mut db_settings = Settings::default();
+    db_settings.database.url = db_url.to_string();
+    let store = Store::connect(&db_settings.database).await.expect("connect test db");
     TestApp {
         address,
         store,
         fixture,
         client: reqwest::Client::builder().no_proxy().build().expect("client"),
-        db: Some(test_db),
+        db: None,
         state,
         running: Some(running),
     }
@@ -253,6 +262,14 @@ impl TestApp {
             status,
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("POST {path}: not JSON: {body:?}")),
         )
+    }
+
+    pub async fn post(&self, path: &str) -> (u16, Value) {
+        self.post_raw(path, "application/json", "").await
+    }
+
+    pub fn instance(&self) -> String {
+        self.state.instance.clone()
     }
 
     pub async fn add_domains(&self, domains: &[String]) -> (u16, Value) {

@@ -12,6 +12,7 @@ mod fixtures;
 mod helpers;
 mod maintenance;
 mod pipeline;
+mod scheduler;
 mod shutdown;
 mod store;
 mod supervision;
