@@ -45,7 +45,13 @@ impl Inner {
                 }
                 gap = gap.max(rules.crawl_delay().unwrap_or(Duration::ZERO).min(self.max_crawl_delay));
             }
-            permit.start(gap).await;
+            if let Err(wait) = permit.start(gap, deadline).await {
+                let ms = wait.as_millis();
+                let msg = format!("politeness: the next request to {host} may start in {ms} ms, after the deadline ({url})");
+                let mut err = FetchError::new(ErrorKind::Timeout, msg);
+                err.retry_after = Some(wait);
+                return Err(err);
+            }
             let response = self.send(&url, conditional_headers(validators), deadline).await?;
             let status = response.status();
             let header = |name: HeaderName| {

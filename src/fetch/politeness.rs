@@ -92,8 +92,10 @@ impl Politeness {
 }
 
 impl HostPermit {
-    /// Waits until `gap` has passed since the host's previous counted start, then counts this one.
-    pub(crate) async fn start(&self, gap: Duration) {
+    /// Waits until `gap` has passed since the host's previous counted start, then counts this
+    /// one; when that moment is past `deadline`, returns at once with the wait it would need
+    /// (nothing is counted).
+    pub(crate) async fn start(&self, gap: Duration, deadline: Instant) -> Result<(), Duration> {
         let at = {
             let mut last = self.state.last.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
@@ -101,10 +103,14 @@ impl HostPermit {
                 Some((previous, _)) => now.max(previous + gap),
                 None => now,
             };
+            if at > deadline {
+                return Err(at - now);
+            }
             *last = Some((at, gap));
             at
         };
         tokio::time::sleep_until(at).await;
+        Ok(())
     }
 }
 
@@ -112,16 +118,34 @@ impl HostPermit {
 mod tests {
     use super::*;
 
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    #[tokio::test]
+    async fn a_start_beyond_the_deadline_is_refused_at_once() {
+        let polite = Politeness::new(1);
+        let permit = polite.acquire("a.test").await;
+        permit.start(Duration::ZERO, far()).await.expect("first");
+        let soon = Instant::now() + Duration::from_millis(100);
+        let wait = permit.start(Duration::from_secs(30), soon).await.expect_err("too late");
+        assert!(wait > Duration::from_secs(29), "{wait:?}");
+        // Nothing was counted: a short gap still starts at once.
+        let begun = Instant::now();
+        permit.start(Duration::ZERO, far()).await.expect("in budget");
+        assert!(begun.elapsed() < Duration::from_millis(50));
+    }
+
     #[tokio::test]
     async fn starts_are_spaced_by_the_gap() {
         let polite = Politeness::new(2);
         let begun = Instant::now();
         for _ in 0..3 {
-            polite.acquire("a.test").await.start(Duration::from_millis(60)).await;
+            polite.acquire("a.test").await.start(Duration::from_millis(60), far()).await.expect("in budget");
         }
         assert!(begun.elapsed() >= Duration::from_millis(120), "{:?}", begun.elapsed());
         let other = Instant::now();
-        polite.acquire("b.test").await.start(Duration::from_millis(60)).await;
+        polite.acquire("b.test").await.start(Duration::from_millis(60), far()).await.expect("in budget");
         assert!(other.elapsed() < Duration::from_millis(50));
     }
 
@@ -142,13 +166,13 @@ mod tests {
     async fn idle_hosts_are_forgotten() {
         let polite = Politeness::new(1);
         for i in 0..(MIN_SWEEP * 3) {
-            polite.acquire(&format!("h{i}.test")).await.start(Duration::ZERO).await;
+            polite.acquire(&format!("h{i}.test")).await.start(Duration::ZERO, far()).await.expect("in budget");
         }
         let busy = polite.acquire("busy.test").await;
-        busy.start(Duration::from_secs(60)).await;
+        busy.start(Duration::from_secs(60), far()).await.expect("in budget");
         assert!(polite.tracked_hosts() <= MIN_SWEEP * 2, "{}", polite.tracked_hosts());
         for i in 0..(MIN_SWEEP * 2) {
-            polite.acquire(&format!("k{i}.test")).await.start(Duration::ZERO).await;
+            polite.acquire(&format!("k{i}.test")).await.start(Duration::ZERO, far()).await.expect("in budget");
         }
         // The busy host (held, and inside its gap) survives every sweep.
         let hosts = polite.hosts.lock().unwrap_or_else(PoisonError::into_inner);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use domaind::model::{DomainName, Metadata, Outcome, OutcomeKind};
+use domaind::model::{DomainName, Outcome, OutcomeKind};
 use domaind::settings::{JobSettings, Settings};
 use domaind::store::Store;
 
@@ -35,7 +35,7 @@ async fn complete_all(store: &Store, n: usize) {
         .into_iter()
         .map(|c| Outcome {
             claimed: c,
-            kind: OutcomeKind::Completed(Box::new(Metadata::default())),
+            kind: OutcomeKind::Completed(Box::default()),
             started_at: Utc::now(),
             finished_at: Utc::now(),
             http_status: Some(200),
