@@ -50,6 +50,8 @@ enum Command {
     },
     /// Print counts by status, read from the database.
     Status,
+    /// List jobs (schedule, next and last run, pause state), read from the database.
+    Jobs,
     /// Print the Metadata JSON of a saved page or URL, or extract a corpus manifest.
     Extract(domaind::commands::extract::ExtractArgs),
 }
@@ -95,6 +97,21 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if report.error.is_some() { 1 } else { 0 })
         }
         Command::Extract(args) => domaind::commands::extract::run(args, settings).await,
+        Command::Jobs => {
+            let store = open_store(&settings).await?;
+            let mut jobs = Vec::new();
+            for job in store.list_jobs().await? {
+                let last_run = store.runs(&job.id, None, 1).await?.into_iter().next();
+                let mut value = serde_json::to_value(&job)?;
+                value["last_run"] = serde_json::to_value(last_run)?;
+                jobs.push(value);
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "jobs": jobs }))?
+            );
+            Ok(0)
+        }
         Command::Status => {
             let store = open_store(&settings).await?;
             let counts = store.count_by_status().await?;

@@ -876,6 +876,22 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_job_spec_refuses_start_naming_the_job_and_the_error() {
+        let text = "[[scheduler.jobs]]\nid = \"prune_history\"\ntrigger = \"cron\"\nspec = \"61 * * * *\"\n";
+        let err = Settings::from_sources(text, env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("scheduler.jobs[prune_history]") && err.contains("61"),
+            "{err}"
+        );
+        let text = "[[scheduler.jobs]]\nid = \"nightly\"\ntrigger = \"interval\"\nspec = \"5s\"\n";
+        let err = Settings::from_sources(text, env(&[])).unwrap_err().to_string();
+        assert!(err.contains("unknown job"), "{err}");
+        let text = "[[scheduler.jobs]]\nid = \"recrawl_stale\"\ntrigger = \"cron\"\nspec = \"0 3 * * *\"\ntimezone = \"Mars/Base\"\n";
+        let err = Settings::from_sources(text, env(&[])).unwrap_err().to_string();
+        assert!(err.contains("Mars/Base"), "{err}");
+    }
+
+    #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));

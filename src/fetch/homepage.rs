@@ -47,7 +47,8 @@ impl Inner {
             }
             if let Err(wait) = permit.start(gap, deadline).await {
                 let ms = wait.as_millis();
-                let msg = format!("politeness: the next request to {host} may start in {ms} ms, after the deadline ({url})");
+                let msg =
+                    format!("politeness: the next request to {host} may start in {ms} ms, after the deadline ({url})");
                 let mut err = FetchError::new(ErrorKind::Timeout, msg);
                 err.retry_after = Some(wait);
                 return Err(err);

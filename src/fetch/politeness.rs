@@ -141,11 +141,21 @@ mod tests {
         let polite = Politeness::new(2);
         let begun = Instant::now();
         for _ in 0..3 {
-            polite.acquire("a.test").await.start(Duration::from_millis(60), far()).await.expect("in budget");
+            polite
+                .acquire("a.test")
+                .await
+                .start(Duration::from_millis(60), far())
+                .await
+                .expect("in budget");
         }
         assert!(begun.elapsed() >= Duration::from_millis(120), "{:?}", begun.elapsed());
         let other = Instant::now();
-        polite.acquire("b.test").await.start(Duration::from_millis(60), far()).await.expect("in budget");
+        polite
+            .acquire("b.test")
+            .await
+            .start(Duration::from_millis(60), far())
+            .await
+            .expect("in budget");
         assert!(other.elapsed() < Duration::from_millis(50));
     }
 
@@ -166,13 +176,23 @@ mod tests {
     async fn idle_hosts_are_forgotten() {
         let polite = Politeness::new(1);
         for i in 0..(MIN_SWEEP * 3) {
-            polite.acquire(&format!("h{i}.test")).await.start(Duration::ZERO, far()).await.expect("in budget");
+            polite
+                .acquire(&format!("h{i}.test"))
+                .await
+                .start(Duration::ZERO, far())
+                .await
+                .expect("in budget");
         }
         let busy = polite.acquire("busy.test").await;
         busy.start(Duration::from_secs(60), far()).await.expect("in budget");
         assert!(polite.tracked_hosts() <= MIN_SWEEP * 2, "{}", polite.tracked_hosts());
         for i in 0..(MIN_SWEEP * 2) {
-            polite.acquire(&format!("k{i}.test")).await.start(Duration::ZERO, far()).await.expect("in budget");
+            polite
+                .acquire(&format!("k{i}.test"))
+                .await
+                .start(Duration::ZERO, far())
+                .await
+                .expect("in budget");
         }
         // The busy host (held, and inside its gap) survives every sweep.
         let hosts = polite.hosts.lock().unwrap_or_else(PoisonError::into_inner);

@@ -67,6 +67,36 @@ async fn per_host_delay_spaces_request_starts() {
 }
 
 #[tokio::test]
+async fn a_gap_beyond_the_budget_fails_at_once_with_retry_after() {
+    let server = TestServer::start(|_| html("<p>")).await;
+    let mut s = http_only(server.addr);
+    (s.per_host_delay_ms, s.timeout_ms) = (5_000, 1_000);
+    let c = HttpClient::new(&s).expect("client");
+    c.fetch_homepage("rare.test").await.expect("first page");
+    let started = Instant::now();
+    let err = c.fetch_homepage("rare.test").await.expect_err("too soon");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.is_transient());
+    assert!(
+        err.retry_after.is_some_and(|d| d > Duration::from_secs(4)),
+        "{:?}",
+        err.retry_after
+    );
+    assert!(
+        err.message
+            .starts_with("politeness: the next request to rare.test may start in "),
+        "{}",
+        err.message
+    );
+    assert_eq!(server.heads().len(), 1);
+}
+
+#[tokio::test]
 async fn a_304_to_a_conditional_request_is_not_modified() {
     let server = TestServer::start(|head| match header(head, "if-none-match") {
         Some("\"v1\"") => response("304 Not Modified", &[("ETag", "\"v1\"")], b""),

@@ -68,6 +68,38 @@ async fn cli_adds_processes_and_reports(db: Db) {
         "{stderr}"
     );
 
+    // `jobs` reads what `serve` persisted: reconcile the default jobs as serve does at start.
+    let out = domaind(cfg(&["jobs"]), vec![]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\n  \"jobs\": []\n}");
+    let defaults = domaind::settings::Settings::default();
+    let defs = defaults
+        .scheduler
+        .jobs
+        .iter()
+        .map(|j| domaind::jobs::JobDef::from_settings(j, &defaults.scheduler, chrono::Utc::now()).unwrap())
+        .collect();
+    let store = test_db.store().await;
+    domaind::actors::load_jobs(defs, &store).await.unwrap();
+    store.close().await;
+    let out = domaind(cfg(&["jobs"]), vec![]).await;
+    let jobs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("jobs prints JSON");
+    let ids: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "process_pending_domains",
+            "prune_history",
+            "reclaim_expired_leases",
+            "recrawl_stale"
+        ],
+        "{jobs}"
+    );
+
     let out = domaind(vec!["--version".into()], vec![]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 
