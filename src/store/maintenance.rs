@@ -36,10 +36,14 @@ impl Store {
     /// A job's runs, newest first, older than `before_id` when given (cursor pagination).
     pub async fn runs(&self, job_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<JobRunRow>, StoreError> {
         let before = before_id.unwrap_or(i64::MAX);
-        match &self.pools {
-            Pools::Sqlite { reader, .. } => lite::runs(reader, job_id, before, limit).await,
-            Pools::Postgres(pool) => pg::runs(pool, job_id, before, limit).await,
+        let mut runs = match &self.pools {
+            Pools::Sqlite { reader, .. } => lite::runs(reader, job_id, before, limit).await?,
+            Pools::Postgres(pool) => pg::runs(pool, job_id, before, limit).await?,
+        };
+        for run in &mut runs {
+            run.duration_ms = run.finished_at.map(|f| (f - run.started_at).num_milliseconds().max(0));
         }
+        Ok(runs)
     }
 
     /// Takes or renews the leader lease `name` for `owner`; true when `owner` now leads.

@@ -66,6 +66,7 @@ pub(super) async fn runs(pool: &PgPool, job_id: &str, before: i64, limit: i64) -
                 scheduled_for: r.try_get("scheduled_for")?,
                 started_at: r.try_get("started_at")?,
                 finished_at: r.try_get("finished_at")?,
+                duration_ms: None,
                 outcome: r.try_get("outcome")?,
                 trigger: r.try_get("trigger")?,
                 summary: r.try_get("summary")?,

@@ -87,6 +87,7 @@ pub(super) async fn runs(
                 scheduled_for: time("scheduled_for")?.unwrap_or_default(),
                 started_at: time("started_at")?.unwrap_or_default(),
                 finished_at: time("finished_at")?,
+                duration_ms: None,
                 outcome: r.try_get("outcome")?,
                 trigger: r.try_get("trigger")?,
                 summary: summary.and_then(|s| serde_json::from_str(&s).ok()),

@@ -117,6 +117,8 @@ pub struct JobRunRow {
     pub started_at: DateTime<Utc>,
     /// When it finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// `finished_at - started_at`, in milliseconds.
+    pub duration_ms: Option<i64>,
     /// `running`, `succeeded`, `failed`, `skipped` or `missed`.
     pub outcome: String,
     /// `schedule` or `manual`.
