@@ -242,6 +242,19 @@ impl Scheduler {
                             false
                         }
                     };
+                    if act.stopped {
+                        // Shutdown began while the lease was being taken: hand it straight back.
+                        if leads {
+                            let (store, owner) = (act.store.clone(), act.state.instance.clone());
+                            ctx.spawn(
+                                async move {
+                                    let _ = store.release_leadership(LEADER_LEASE, &owner).await;
+                                }
+                                .into_actor(act),
+                            );
+                        }
+                        return;
+                    }
                     if leads != act.is_leader {
                         tracing::info!(instance = %act.state.instance, leader = leads, "scheduler leadership changed");
                         act.is_leader = leads;
