@@ -164,16 +164,12 @@ async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient,
             )
         }
         Ok(Fetched::NotModified { status, .. }) => (OutcomeKind::NotModified, Some(status)),
-        Ok(Fetched::Page(page)) => {
+        Ok(Fetched::Page(mut page)) => {
             let status = page.status;
-            let body_len = page.body.len() as u64;
+            let body = std::mem::take(&mut page.body);
+            let body_len = body.len() as u64;
             match parsers
-                .parse(
-                    &claimed.domain,
-                    page.body,
-                    page.final_url.clone(),
-                    page.content_type.clone(),
-                )
+                .parse(&claimed.domain, body, page.final_url.clone(), page.content_type.clone())
                 .await
             {
                 Err(e) => (
@@ -185,18 +181,7 @@ async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient,
                     Some(status),
                 ),
                 Ok(mut meta) => {
-                    meta.url = Some(page.url);
-                    meta.final_url = Some(page.final_url.to_string());
-                    meta.redirects = page.redirects;
-                    meta.status_code = Some(status);
-                    meta.content_type = page.content_type;
-                    meta.bytes = Some(body_len);
-                    meta.response_ms = Some(page.response_ms);
-                    meta.fetched_at = Some(page.fetched_at);
-                    meta.server = page.server;
-                    meta.x_powered_by = page.x_powered_by;
-                    meta.etag = page.etag;
-                    meta.last_modified = page.last_modified;
+                    page.fill_request_facts(&mut meta, body_len);
                     (OutcomeKind::Completed(Box::new(meta)), Some(status))
                 }
             }

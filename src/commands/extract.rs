@@ -128,18 +128,8 @@ async fn fetch_and_extract(input: &str, settings: &Settings) -> anyhow::Result<M
         content_type: page.content_type.as_deref(),
     };
     let mut meta = extract(&page.body, &ctx);
-    meta.url = Some(page.url);
-    meta.final_url = Some(page.final_url.to_string());
-    meta.redirects = page.redirects;
-    meta.status_code = Some(page.status);
-    meta.content_type = page.content_type;
-    meta.bytes = Some(page.body.len() as u64);
-    meta.response_ms = Some(page.response_ms);
-    meta.fetched_at = Some(page.fetched_at);
-    meta.server = page.server;
-    meta.x_powered_by = page.x_powered_by;
-    meta.etag = page.etag;
-    meta.last_modified = page.last_modified;
+    let bytes = page.body.len() as u64;
+    page.fill_request_facts(&mut meta, bytes);
     Ok(meta)
 }
 

@@ -30,6 +30,24 @@ pub struct Page {
     pub fetched_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl Page {
+    /// Moves the request facts (everything but the body) into `meta`; `bytes` is the body size.
+    pub fn fill_request_facts(self, meta: &mut crate::model::Metadata, bytes: u64) {
+        meta.url = Some(self.url);
+        meta.final_url = Some(self.final_url.to_string());
+        meta.redirects = self.redirects;
+        meta.status_code = Some(self.status);
+        meta.content_type = self.content_type;
+        meta.bytes = Some(bytes);
+        meta.response_ms = Some(self.response_ms);
+        meta.fetched_at = Some(self.fetched_at);
+        meta.server = self.server;
+        meta.x_powered_by = self.x_powered_by;
+        meta.etag = self.etag;
+        meta.last_modified = self.last_modified;
+    }
+}
+
 /// Validators from the last good fetch, sent as If-None-Match / If-Modified-Since.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {

@@ -196,7 +196,7 @@ const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt
     claim_token, processing_started_at, processing_completed_at, last_processed, metadata, error_kind,
     error_message, created_at, updated_at";
 
-fn time(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(super) fn time(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     let text: Option<String> = row.try_get(col)?;
     text.map(|t| {
         DateTime::parse_from_rfc3339(&t)

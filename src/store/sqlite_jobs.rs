@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::{Row, SqlitePool};
 
-use super::sqlite::ts;
+use super::sqlite::{time, ts};
 use super::types::{JobRecord, JobRow, JobRunRow, NewRun, StoreError};
 
 fn ago(d: Duration) -> String {
@@ -69,24 +69,15 @@ pub(super) async fn runs(
     .await?;
     rows.iter()
         .map(|r| {
-            let time = |col: &str| -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-                let text: Option<String> = r.try_get(col)?;
-                text.map(|t| {
-                    chrono::DateTime::parse_from_rfc3339(&t)
-                        .map(|d| d.with_timezone(&Utc))
-                        .map_err(|e| StoreError::Data(format!("{col} = {t:?}: {e}")))
-                })
-                .transpose()
-            };
             let summary: Option<String> = r.try_get("summary")?;
             Ok(JobRunRow {
                 id: r.try_get("id")?,
                 job_id: r.try_get("job_id")?,
                 scope: r.try_get("scope")?,
                 instance: r.try_get("instance")?,
-                scheduled_for: time("scheduled_for")?.unwrap_or_default(),
-                started_at: time("started_at")?.unwrap_or_default(),
-                finished_at: time("finished_at")?,
+                scheduled_for: time(r, "scheduled_for")?.unwrap_or_default(),
+                started_at: time(r, "started_at")?.unwrap_or_default(),
+                finished_at: time(r, "finished_at")?,
                 duration_ms: None,
                 outcome: r.try_get("outcome")?,
                 trigger: r.try_get("trigger")?,
@@ -165,15 +156,6 @@ const JOB_COLUMNS: &str = "id, trigger, spec, args, timezone, scope, \"coalesce\
     paused, next_run_at, last_run_at";
 
 fn job_row(r: &sqlx::sqlite::SqliteRow) -> Result<JobRow, StoreError> {
-    let time = |col: &str| -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-        let text: Option<String> = r.try_get(col)?;
-        text.map(|t| {
-            chrono::DateTime::parse_from_rfc3339(&t)
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|e| StoreError::Data(format!("{col} = {t:?}: {e}")))
-        })
-        .transpose()
-    };
     let args: String = r.try_get("args")?;
     Ok(JobRow {
         id: r.try_get("id")?,
@@ -186,8 +168,8 @@ fn job_row(r: &sqlx::sqlite::SqliteRow) -> Result<JobRow, StoreError> {
         max_instances: r.try_get("max_instances")?,
         misfire_grace_time: r.try_get("misfire_grace_time")?,
         paused: r.try_get("paused")?,
-        next_run_at: time("next_run_at")?,
-        last_run_at: time("last_run_at")?,
+        next_run_at: time(r, "next_run_at")?,
+        last_run_at: time(r, "last_run_at")?,
     })
 }
 
