@@ -98,6 +98,26 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// actix-web worker threads.
     pub workers: usize,
+    /// More tokens, each optionally bound to one tenant (`[[http.tokens]]`).
+    pub tokens: Vec<TokenSettings>,
+}
+
+/// One `[[http.tokens]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// The bearer token.
+    pub token: String,
+    /// When set, the token sees and changes only this tenant's rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl HttpSettings {
+    /// Whether any token is configured (then everything under `/api/` needs one).
+    pub fn auth_required(&self) -> bool {
+        !self.token.is_empty() || !self.tokens.is_empty()
+    }
 }
 
 impl Default for HttpSettings {
@@ -109,6 +129,7 @@ impl Default for HttpSettings {
             max_domains_per_request: 10_000,
             max_body_bytes: 2 * 1024 * 1024,
             workers: 2,
+            tokens: Vec::new(),
         }
     }
 }
@@ -620,6 +641,15 @@ impl Settings {
         }
         if self.http.max_dev_limit == 0 {
             return Err(bad("http.max_dev_limit", 0, "must be at least 1"));
+        }
+        for (i, t) in self.http.tokens.iter().enumerate() {
+            if t.token.len() < 16 {
+                return Err(bad(&format!("http.tokens[{i}].token"), "(hidden)", "must be at least 16 characters"));
+            }
+            if let Some(tenant) = &t.tenant {
+                crate::http::validate_tenant(tenant)
+                    .map_err(|why| bad(&format!("http.tokens[{i}].tenant"), format!("{tenant:?}"), &why))?;
+            }
         }
         if self.http.workers == 0 {
             return Err(bad("http.workers", 0, "must be at least 1"));

@@ -48,7 +48,7 @@ pub fn check_bind(settings: &Settings) -> anyhow::Result<SocketAddr> {
         .bind
         .parse()
         .with_context(|| format!("http.bind = {:?}", settings.http.bind))?;
-    if !addr.ip().is_loopback() && settings.http.token.is_empty() {
+    if !addr.ip().is_loopback() && !settings.http.auth_required() {
         anyhow::bail!(
             "refusing to bind {addr} without a token: set http.token (or DOMAIND_HTTP__TOKEN) or bind a loopback address"
         );

@@ -1,10 +1,12 @@
-//! Bearer-token check for everything under `/api/` when `http.token` is set. `/health/*` stays
-//! open. Tokens are compared in constant time and never logged.
+//! Bearer-token check for everything under `/api/` when `http.token` or `[[http.tokens]]` is
+//! set. `/health/*` stays open. Tokens are compared in constant time and never logged. A
+//! tenant-bound token puts its tenant into the request as `TenantScope`; handlers use it to
+//! show and change only that tenant's rows (other tenants' rows answer 404, not 403).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use super::routes::AppState;
@@ -17,24 +19,60 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Middleware: refuses `/api/` requests without the configured bearer token.
+/// The tenant a request may see: `None` for an unrestricted token (or no auth configured).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantScope(pub Option<String>);
+
+impl TenantScope {
+    /// Whether a row of `tenant` is visible to this request.
+    pub fn allows(&self, tenant: &str) -> bool {
+        self.0.as_deref().is_none_or(|t| t == tenant)
+    }
+}
+
+impl FromRequest for TenantScope {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(req.extensions().get::<TenantScope>().cloned().unwrap_or_default()))
+    }
+}
+
+/// Middleware: refuses `/api/` requests without a configured bearer token and records the
+/// token's tenant scope.
 pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let token = req
-        .app_data::<web::Data<AppState>>()
-        .map(|a| a.settings.http.token.clone())
-        .unwrap_or_default();
-    if !token.is_empty() && req.path().starts_with("/api/") {
+    let http = req.app_data::<web::Data<AppState>>().map(|a| a.settings.http.clone()).unwrap_or_default();
+    if http.auth_required() && req.path().starts_with("/api/") {
         let presented = req
             .headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !constant_time_eq(presented.trim().as_bytes(), token.as_bytes()) {
-            return Err(ApiError::Unauthorized("missing or wrong `Authorization: Bearer <token>`".into()).into());
+            .unwrap_or("")
+            .trim()
+            .as_bytes()
+            .to_vec();
+        // Compare against every token (no early exit) so timing does not tell which matched.
+        let mut scope = None;
+        if !http.token.is_empty() && constant_time_eq(&presented, http.token.as_bytes()) {
+            scope = Some(TenantScope(None));
+        }
+        for t in &http.tokens {
+            if constant_time_eq(&presented, t.token.as_bytes()) && scope.is_none() {
+                scope = Some(TenantScope(t.tenant.clone()));
+            }
+        }
+        match scope {
+            Some(scope) => {
+                req.extensions_mut().insert(scope);
+            }
+            None => {
+                return Err(ApiError::Unauthorized("missing or wrong `Authorization: Bearer <token>`".into()).into())
+            }
         }
     }
     next.call(req).await

@@ -4,6 +4,7 @@
 use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::auth::TenantScope;
 use super::error::ApiError;
 use super::routes::AppState;
 use crate::model::DomainName;
@@ -71,7 +72,11 @@ pub fn parse_names<'a>(inputs: impl IntoIterator<Item = &'a str>) -> (Vec<Domain
 
 /// Adds domains as `pending`.
 #[post("/api/v1/domains")]
-pub async fn add_domains(app: web::Data<AppState>, body: web::Json<AddDomains>) -> Result<HttpResponse, ApiError> {
+pub async fn add_domains(
+    app: web::Data<AppState>,
+    scope: TenantScope,
+    body: web::Json<AddDomains>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let max = app.settings.http.max_domains_per_request;
     if body.domains.len() > max {
@@ -80,7 +85,14 @@ pub async fn add_domains(app: web::Data<AppState>, body: web::Json<AddDomains>) 
             body.domains.len()
         )));
     }
-    let tenant = body.tenant_id.unwrap_or_else(|| "default".to_string());
+    // A tenant-bound token writes to its tenant; naming another one is refused.
+    let tenant = match (&scope.0, body.tenant_id) {
+        (Some(bound), Some(asked)) if *bound != asked => {
+            return Err(ApiError::Forbidden(format!("this token may only add domains for tenant {bound:?}")))
+        }
+        (Some(bound), _) => bound.clone(),
+        (None, asked) => asked.unwrap_or_else(|| "default".to_string()),
+    };
     validate_tenant(&tenant).map_err(ApiError::BadRequest)?;
     let (names, rejected) = parse_names(body.domains.iter().map(String::as_str));
     let report = app.store.insert_domains(&tenant, &names).await?;

@@ -10,7 +10,7 @@ mod jobs;
 mod routes;
 mod status;
 
-pub use auth::require_token;
+pub use auth::{require_token, TenantScope};
 pub use dev::pattern_response;
 pub use domains::{parse_names, validate_tenant, Rejected};
 pub use error::ApiError;
