@@ -1,6 +1,7 @@
 //! Test-only fault injection, compiled only with the `fault-injection` feature: tests register
-//! a domain name and a stage, and the worker handling that domain panics there. Without the
-//! feature every hook is an empty inline function.
+//! a domain name and a stage, and the worker handling that domain panics there; or a job of one
+//! instance, and that job's runs fail (their body returns an error). Without the feature every
+//! hook is an empty inline function.
 
 /// Where an injected panic fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,26 @@ mod imp {
     use std::sync::Mutex;
 
     static FAULTS: Mutex<Vec<(String, Stage)>> = Mutex::new(Vec::new());
+    // (instance, job id): keyed by instance because every test service runs the same job ids.
+    static FAILING_JOBS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+    /// Makes every run of `job` on `instance` fail.
+    pub fn fail_job(instance: &str, job: &str) {
+        FAILING_JOBS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((instance.to_string(), job.to_string()));
+    }
+
+    /// The injected error for this run, when `fail_job` registered it.
+    pub fn job_fault(instance: &str, job: &str) -> Option<String> {
+        let hit = FAILING_JOBS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(i, j)| i == instance && j == job);
+        hit.then(|| format!("injected failure of job {job}"))
+    }
 
     /// Makes every attempt at `domain` panic at `stage`.
     pub fn panic_on(domain: &str, stage: Stage) {
@@ -40,9 +61,16 @@ mod imp {
 }
 
 #[cfg(feature = "fault-injection")]
-pub use imp::{check, panic_on};
+pub use imp::{check, fail_job, job_fault, panic_on};
 
 /// Without the feature, hooks do nothing.
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub fn check(_domain: &str, _stage: Stage) {}
+
+/// Without the feature, jobs never fail on purpose.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn job_fault(_instance: &str, _job: &str) -> Option<String> {
+    None
+}

@@ -15,12 +15,14 @@
 //! ```
 
 pub mod actors;
+pub mod alerts;
 pub mod commands;
 pub mod extract;
 pub mod faults;
 pub mod fetch;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod model;
 pub mod schedule;
 pub mod settings;

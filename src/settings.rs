@@ -58,6 +58,8 @@ pub struct Settings {
     pub supervisor: SupervisorSettings,
     /// `[scheduler]`
     pub scheduler: SchedulerSettings,
+    /// `[alerts]`
+    pub alerts: AlertSettings,
 }
 
 /// `[database]`: where rows live.
@@ -344,6 +346,31 @@ impl Default for SupervisorSettings {
         Self {
             max_restarts: 5,
             within_secs: 10,
+        }
+    }
+}
+
+/// `[alerts]`: a webhook told about supervisor escalations and jobs that keep failing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// http(s) URL receiving one JSON POST per alert; empty turns the webhook off (alerts are still logged).
+    pub webhook_url: String,
+    /// Consecutive failed runs of one job that raise a `job_failing` alert.
+    pub job_failure_threshold: u32,
+    /// Timeout of one delivery attempt.
+    pub timeout_ms: u64,
+    /// Delivery attempts per alert (exponential backoff between them) before it is given up.
+    pub max_attempts: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            webhook_url: String::new(),
+            job_failure_threshold: 3,
+            timeout_ms: 5000,
+            max_attempts: 5,
         }
     }
 }
@@ -644,7 +671,11 @@ impl Settings {
         }
         for (i, t) in self.http.tokens.iter().enumerate() {
             if t.token.len() < 16 {
-                return Err(bad(&format!("http.tokens[{i}].token"), "(hidden)", "must be at least 16 characters"));
+                return Err(bad(
+                    &format!("http.tokens[{i}].token"),
+                    "(hidden)",
+                    "must be at least 16 characters",
+                ));
             }
             if let Some(tenant) = &t.tenant {
                 crate::http::validate_tenant(tenant)
@@ -791,6 +822,39 @@ impl Settings {
                     why: e,
                 }
             })?;
+        }
+        let a = &self.alerts;
+        if !a.webhook_url.is_empty() {
+            // The URL may carry a secret (chat webhooks do), so the error does not echo it.
+            match url::Url::parse(&a.webhook_url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                Ok(u) => {
+                    return Err(bad(
+                        "alerts.webhook_url",
+                        "(hidden)",
+                        &format!(
+                            "scheme {:?}: must be an http:// or https:// URL with a host",
+                            u.scheme()
+                        ),
+                    ))
+                }
+                Err(e) => {
+                    return Err(bad(
+                        "alerts.webhook_url",
+                        "(hidden)",
+                        &format!("not a URL ({e}); use http(s)://... or \"\" to turn alerts off"),
+                    ))
+                }
+            }
+        }
+        if a.job_failure_threshold == 0 {
+            return Err(bad("alerts.job_failure_threshold", 0, "must be at least 1"));
+        }
+        if a.timeout_ms == 0 {
+            return Err(bad("alerts.timeout_ms", 0, "must be at least 1 ms"));
+        }
+        if a.max_attempts == 0 || a.max_attempts > 20 {
+            return Err(bad("alerts.max_attempts", a.max_attempts, "must be between 1 and 20"));
         }
         Ok(())
     }

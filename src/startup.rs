@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use crate::actors::{load_jobs, start_pipeline, DrainReport, Pipeline, ServiceState, Shutdown, StopReason, Tick};
+use crate::alerts::Alerts;
 use crate::fetch::HttpClient;
 use crate::http::{self, AppState};
 use crate::jobs::JobDef;
@@ -77,6 +78,7 @@ impl Application {
             Duration::from_secs(settings.supervisor.within_secs),
         );
         let state = Arc::new(state);
+        state.set_alerts(Alerts::start(&settings.alerts, &state.instance, state.metrics.clone())?);
         let client = HttpClient::new(&settings.fetch).context("cannot build the HTTP client")?;
         let now = chrono::Utc::now();
         let defs = settings
@@ -106,6 +108,8 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::from_fn(http::require_token))
+                // Outermost, so requests refused by the token check are counted too.
+                .wrap(middleware::from_fn(http::metrics::count_requests))
                 .configure(|cfg| http::configure(cfg, max_body))
         })
         .workers(settings.http.workers)
@@ -145,6 +149,10 @@ impl Application {
         self.state.set_draining();
         if let Err(e) = self.pipeline.supervisor.send(Shutdown).await {
             tracing::error!(error = %e, "supervisor unreachable during shutdown");
+        }
+        if let Some(alerts) = self.state.alerts() {
+            // An escalation alert is worth a short wait: the process exits right after.
+            alerts.flush(Duration::from_secs(5)).await;
         }
         server_handle.stop(true).await;
         let _ = server.await;

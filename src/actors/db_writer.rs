@@ -77,11 +77,15 @@ impl DbWriter {
         self.writing = true;
         let store = self.store.clone();
         let instance = self.state.instance.clone();
+        let (attempts, write_started) = (crate::metrics::attempt_labels(&batch), std::time::Instant::now());
         ctx.spawn(
             write_until_stored(store, instance, batch)
                 .into_actor(self)
-                .map(|report, act, ctx| {
+                .map(move |report, act, ctx| {
                     act.writing = false;
+                    act.state
+                        .metrics
+                        .record_batch(&attempts, &report, write_started.elapsed());
                     let lost = report.lost() as u64;
                     if lost > 0 {
                         act.state.add_fenced_writes_lost(lost);

@@ -19,6 +19,7 @@ use super::parser_pool::{panic_message, ParserPool};
 use super::state::ServiceState;
 use crate::faults::{self, Stage};
 use crate::fetch::{Fetched, HttpClient, Validators};
+use crate::metrics::Metrics;
 use crate::model::{jitter, ClaimedDomain, ErrorKind, Outcome, OutcomeKind, RetryPolicy};
 
 /// Process one claimed domain.
@@ -91,6 +92,7 @@ impl Handler<Extract> for Extractor {
         let parsers = self.parsers.clone();
         let retry = self.retry;
         let writer = self.writer.clone();
+        let metrics = self.state.metrics.clone();
         let me = ctx.address();
         let span =
             tracing::info_span!("domain", domain = %claimed.domain, domain_id = claimed.id, attempt = claimed.attempts);
@@ -98,7 +100,7 @@ impl Handler<Extract> for Extractor {
         actix_rt::spawn(tracing::Instrument::instrument(
             async move {
                 let started_at = Utc::now();
-                let attempt = AssertUnwindSafe(attempt(claimed.clone(), retry, client, parsers))
+                let attempt = AssertUnwindSafe(attempt(claimed.clone(), retry, client, parsers, metrics))
                     .catch_unwind()
                     .await;
                 let outcome = attempt.unwrap_or_else(|panic| {
@@ -138,7 +140,13 @@ impl Handler<Crashed> for Extractor {
 }
 
 /// One attempt at a claimed domain: fetch, then extract on the parser pool.
-async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient, parsers: ParserPool) -> Outcome {
+async fn attempt(
+    claimed: ClaimedDomain,
+    retry: RetryPolicy,
+    client: HttpClient,
+    parsers: ParserPool,
+    metrics: Arc<Metrics>,
+) -> Outcome {
     let started_at = Utc::now();
     faults::check(&claimed.domain, Stage::Async);
     let retry_in = |transient: bool, retry_after| {
@@ -150,7 +158,10 @@ async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient,
         last_modified: claimed.last_modified.clone(),
     };
     let validators = (!validators.is_empty()).then_some(validators);
-    let (kind, http_status) = match client.fetch_homepage_with(&claimed.domain, validators.as_ref()).await {
+    let fetch_started = std::time::Instant::now();
+    let fetched = client.fetch_homepage_with(&claimed.domain, validators.as_ref()).await;
+    metrics.fetch_seconds.observe_duration(fetch_started.elapsed());
+    let (kind, http_status) = match fetched {
         Err(e) => {
             tracing::debug!(error_kind = %e.kind, message = %e.message, "attempt failed");
             let retry_in = retry_in(e.is_transient(), e.retry_after);
@@ -168,10 +179,12 @@ async fn attempt(claimed: ClaimedDomain, retry: RetryPolicy, client: HttpClient,
             let status = page.status;
             let body = std::mem::take(&mut page.body);
             let body_len = body.len() as u64;
-            match parsers
+            let parse_started = std::time::Instant::now();
+            let parsed = parsers
                 .parse(&claimed.domain, body, page.final_url.clone(), page.content_type.clone())
-                .await
-            {
+                .await;
+            metrics.extract_seconds.observe_duration(parse_started.elapsed());
+            match parsed {
                 Err(e) => (
                     OutcomeKind::Failed {
                         kind: ErrorKind::Internal,

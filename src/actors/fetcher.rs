@@ -141,6 +141,7 @@ impl Fetcher {
                 Ok(rows) => {
                     let got = rows.len();
                     tracing::debug!(requested = n, claimed = got, "claim");
+                    act.state.metrics.claim_batch_size.observe(got as f64);
                     if let Some(drain) = act.drains.get_mut(&drain_id) {
                         drain.remaining -= got.min(drain.remaining);
                         drain.outstanding += got;
@@ -167,6 +168,7 @@ impl Fetcher {
 
     fn dispatch(&mut self, drain_id: u64, row: ClaimedDomain) {
         self.in_flight.insert(row.id, drain_id);
+        self.state.metrics.domains_in_flight.set(self.in_flight.len() as i64);
         let extractor = &self.extractors[self.next_extractor % self.extractors.len()];
         self.next_extractor = self.next_extractor.wrapping_add(1);
         extractor.do_send(Extract(row));
@@ -277,6 +279,7 @@ impl Handler<BatchWritten> for Fetcher {
                 });
             }
         }
+        self.state.metrics.domains_in_flight.set(self.in_flight.len() as i64);
         self.finish_drains();
         self.pump(ctx);
     }

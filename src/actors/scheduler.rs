@@ -348,7 +348,20 @@ async fn fire(
             }
         };
         if outcome == "running" {
-            execute_and_finish(&def, id, scheduled_for, &def.kind, None, false, &store, &fetcher).await;
+            execute_and_finish(
+                &def,
+                id,
+                scheduled_for,
+                &def.kind,
+                None,
+                false,
+                &store,
+                &fetcher,
+                &state,
+            )
+            .await;
+        } else {
+            state.job_run_finished(&def.id, outcome, None);
         }
     }
 }
@@ -364,9 +377,13 @@ async fn execute_and_finish(
     list_domains: bool,
     store: &Store,
     fetcher: &Addr<Fetcher>,
+    state: &ServiceState,
 ) -> ManualRun {
     let span = tracing::info_span!("job_run", job = %def.id, run_id, %scheduled_for);
-    let result = tracing::Instrument::instrument(execute(kind, limit, list_domains, store, fetcher), span).await;
+    let result = match crate::faults::job_fault(&state.instance, &def.id) {
+        Some(injected) => Err(injected),
+        None => tracing::Instrument::instrument(execute(kind, limit, list_domains, store, fetcher), span).await,
+    };
     let (outcome, summary, error, drain) = match result {
         Ok((summary, drain)) => {
             let error = drain.as_ref().and_then(|d| d.error.clone());
@@ -389,6 +406,7 @@ async fn execute_and_finish(
     {
         tracing::error!(job = %def.id, error = %e, "cannot complete the job run record");
     }
+    state.job_run_finished(&def.id, outcome, error.as_deref());
     ManualRun {
         run_id: Some(run_id),
         outcome: outcome.into(),
@@ -491,6 +509,7 @@ impl Handler<RunJob> for Scheduler {
             slot.running += 1;
         }
         let (store, fetcher, instance) = (self.store.clone(), self.fetcher.clone(), self.state.instance.clone());
+        let state = self.state.clone();
         let work = async move {
             let now = Utc::now();
             let (outcome, error) = if skip {
@@ -519,6 +538,7 @@ impl Handler<RunJob> for Scheduler {
                 }
             };
             if skip {
+                state.job_run_finished(&def.id, "skipped", None);
                 return ManualRun {
                     run_id,
                     outcome: "skipped".into(),
@@ -529,7 +549,18 @@ impl Handler<RunJob> for Scheduler {
             }
             match run_id {
                 Some(id) => {
-                    execute_and_finish(&def, id, now, &def.kind, msg.limit, msg.list_domains, &store, &fetcher).await
+                    execute_and_finish(
+                        &def,
+                        id,
+                        now,
+                        &def.kind,
+                        msg.limit,
+                        msg.list_domains,
+                        &store,
+                        &fetcher,
+                        &state,
+                    )
+                    .await
                 }
                 // The database refused the record: still do the work the caller asked for.
                 None => match execute(&def.kind, msg.limit, msg.list_domains, &store, &fetcher).await {

@@ -4,12 +4,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::mpsc;
+
+use crate::alerts::Alerts;
+use crate::metrics::Metrics;
 
 /// Why the service is stopping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +69,10 @@ pub struct ServiceState {
     pub instance: String,
     /// When the service started.
     pub started_at: DateTime<Utc>,
+    /// This service's Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    // Set once by the wiring (`serve`); without it alerts are not raised.
+    alerts: OnceLock<Alerts>,
     actors: Mutex<Actors>,
     draining: AtomicBool,
     escalated: AtomicBool,
@@ -84,6 +91,8 @@ impl ServiceState {
         let state = ServiceState {
             instance: format!("{}-{}-{:05x}", host.trim(), std::process::id(), nanos & 0xfffff),
             started_at: Utc::now(),
+            metrics: Arc::new(Metrics::new()),
+            alerts: OnceLock::new(),
             actors: Mutex::new(Actors {
                 by_name: BTreeMap::new(),
                 recent_restarts: VecDeque::new(),
@@ -161,7 +170,28 @@ impl ServiceState {
     pub fn escalate(&self, why: String) {
         if !self.escalated.swap(true, Ordering::SeqCst) {
             tracing::error!(reason = %why, "supervisor escalation: shutting down with a failure exit code");
+            if let Some(alerts) = self.alerts.get() {
+                alerts.escalation(&why);
+            }
             let _ = self.stop_tx.send(StopReason::Escalated(why));
+        }
+    }
+
+    /// Installs the alert channel (once; later calls are ignored).
+    pub fn set_alerts(&self, alerts: Alerts) {
+        let _ = self.alerts.set(alerts);
+    }
+
+    /// The alert channel, when installed.
+    pub fn alerts(&self) -> Option<&Alerts> {
+        self.alerts.get()
+    }
+
+    /// Counts a finished job run and alerts when the job keeps failing.
+    pub fn job_run_finished(&self, job: &str, outcome: &str, error: Option<&str>) {
+        self.metrics.job_run(job, outcome);
+        if let Some(alerts) = self.alerts.get() {
+            alerts.job_finished(job, outcome, error);
         }
     }
 

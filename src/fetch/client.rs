@@ -23,7 +23,7 @@ use crate::settings::FetchSettings;
 
 /// Idle pooled connections are dropped after this: nearly every domain is a new host, so
 /// only the robots.txt → homepage reuse matters.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1";
 
 /// The shared homepage client; cheap to clone.

@@ -45,7 +45,10 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let http = req.app_data::<web::Data<AppState>>().map(|a| a.settings.http.clone()).unwrap_or_default();
+    let http = req
+        .app_data::<web::Data<AppState>>()
+        .map(|a| a.settings.http.clone())
+        .unwrap_or_default();
     if http.auth_required() && req.path().starts_with("/api/") {
         let presented = req
             .headers()

@@ -88,7 +88,9 @@ pub async fn add_domains(
     // A tenant-bound token writes to its tenant; naming another one is refused.
     let tenant = match (&scope.0, body.tenant_id) {
         (Some(bound), Some(asked)) if *bound != asked => {
-            return Err(ApiError::Forbidden(format!("this token may only add domains for tenant {bound:?}")))
+            return Err(ApiError::Forbidden(format!(
+                "this token may only add domains for tenant {bound:?}"
+            )))
         }
         (Some(bound), _) => bound.clone(),
         (None, asked) => asked.unwrap_or_else(|| "default".to_string()),

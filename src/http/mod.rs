@@ -4,9 +4,13 @@
 mod auth;
 mod dev;
 mod domains;
+mod domains_export;
+mod domains_read;
+mod domains_write;
 mod error;
 mod health;
 mod jobs;
+pub mod metrics;
 mod routes;
 mod status;
 

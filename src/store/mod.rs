@@ -2,11 +2,14 @@
 
 mod encode;
 mod handle;
+pub mod listing;
 mod maintenance;
 mod postgres;
 mod postgres_jobs;
+mod postgres_listing;
 mod sqlite;
 mod sqlite_jobs;
+mod sqlite_listing;
 mod types;
 
 pub use handle::{redact_url, Backend, Store};

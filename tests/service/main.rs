@@ -7,10 +7,13 @@ compile_error!(
 );
 
 mod api;
+mod auth;
 mod cli;
+mod domains_api;
 mod fixtures;
 mod helpers;
 mod maintenance;
+mod observability;
 mod pipeline;
 mod scheduler;
 mod shutdown;

@@ -1,0 +1,119 @@
+//! SQLite SQL of the domains API: filtered keyset pages, bulk requeue, delete. Filters are
+//! appended with bound parameters (never spliced text), so only the chosen predicates reach the
+//! planner. Times follow `sqlite.rs`: fixed-width UTC text.
+
+use chrono::Utc;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::listing::{Columns, DomainFilter};
+use super::sqlite::{time, ts};
+use super::types::{DomainRow, StoreError};
+
+const SUMMARY_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner,
+    lease_expires_at, claim_token, processing_started_at, processing_completed_at, last_processed, error_kind,
+    error_message, created_at, updated_at";
+
+/// Appends ` AND …` for every predicate of `filter`.
+fn push_filter<'a>(sql: &mut QueryBuilder<'a, Sqlite>, filter: &'a DomainFilter) {
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(tenant) = &filter.tenant_id {
+        sql.push(" AND tenant_id = ").push_bind(tenant.as_str());
+    }
+    if let Some(kind) = filter.error_kind {
+        sql.push(" AND error_kind = ").push_bind(kind.as_str());
+    }
+    if let Some(pattern) = filter.like_pattern() {
+        sql.push(" AND lower(domain) LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
+}
+
+fn domain_row(row: &sqlx::sqlite::SqliteRow, columns: Columns) -> Result<DomainRow, StoreError> {
+    let metadata = match columns {
+        Columns::Summary => None,
+        Columns::Full => {
+            let text: Option<String> = row.try_get("metadata")?;
+            text.map(|m| serde_json::from_str(&m).map_err(|e| StoreError::Data(format!("metadata: {e}"))))
+                .transpose()?
+        }
+    };
+    Ok(DomainRow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        domain: row.try_get("domain")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: time(row, "next_attempt_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: time(row, "lease_expires_at")?,
+        claim_token: row.try_get("claim_token")?,
+        processing_started_at: time(row, "processing_started_at")?,
+        processing_completed_at: time(row, "processing_completed_at")?,
+        last_processed: time(row, "last_processed")?,
+        metadata,
+        error_kind: row.try_get("error_kind")?,
+        error_message: row.try_get("error_message")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(super) async fn list(
+    pool: &SqlitePool,
+    filter: &DomainFilter,
+    after_id: i64,
+    limit: i64,
+    columns: Columns,
+) -> Result<Vec<DomainRow>, StoreError> {
+    let mut sql = QueryBuilder::new("SELECT ");
+    sql.push(SUMMARY_COLUMNS);
+    if columns == Columns::Full {
+        sql.push(", metadata");
+    }
+    sql.push(" FROM domains WHERE id > ").push_bind(after_id);
+    push_filter(&mut sql, filter);
+    sql.push(" ORDER BY id LIMIT ").push_bind(limit);
+    let rows = sql.build().fetch_all(pool).await?;
+    rows.iter().map(|r| domain_row(r, columns)).collect()
+}
+
+pub(super) async fn requeue_matching(pool: &SqlitePool, filter: &DomainFilter, max: i64) -> Result<u64, StoreError> {
+    let now = ts(Utc::now());
+    let mut sql = QueryBuilder::new("UPDATE domains SET status = 'pending', attempts = 0, next_attempt_at = ");
+    sql.push_bind(now.clone())
+        .push(", updated_at = ")
+        .push_bind(now)
+        .push(" WHERE id IN (SELECT id FROM domains WHERE status IN ('completed', 'error')");
+    push_filter(&mut sql, filter);
+    sql.push(" ORDER BY id LIMIT ").push_bind(max).push(")");
+    Ok(sql.build().execute(pool).await?.rows_affected())
+}
+
+pub(super) async fn any_finished(pool: &SqlitePool, filter: &DomainFilter) -> Result<bool, StoreError> {
+    let mut sql = QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM domains WHERE status IN ('completed', 'error')");
+    push_filter(&mut sql, filter);
+    sql.push(")");
+    let found: i64 = sql.build_query_scalar().fetch_one(pool).await?;
+    Ok(found != 0)
+}
+
+pub(super) async fn delete(pool: &SqlitePool, id: i64) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let gone = sqlx::query("DELETE FROM domains WHERE id = ?1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if gone {
+        sqlx::query("DELETE FROM domain_attempts WHERE domain_id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(gone)
+}

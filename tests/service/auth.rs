@@ -1,0 +1,73 @@
+//! Access control: with tokens configured everything under `/api/` needs one, a tenant-bound
+//! token writes only to its tenant, `/health/*` stays open, and a non-loopback bind without a
+//! token is refused at start.
+
+use domaind::settings::TokenSettings;
+
+use crate::both_backends;
+use crate::helpers::{spawn_app_with, test_settings, Db};
+
+const ADMIN: &str = "admin-token-0123456789";
+const T1: &str = "t1-token-0123456789";
+
+async fn tokens_guard_the_api_and_bind_tenants(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.http.token = ADMIN.into();
+        s.http.tokens = vec![TokenSettings {
+            token: T1.into(),
+            tenant: Some("t1".into()),
+        }];
+    })
+    .await;
+    let post = |token: Option<&'static str>, body: &'static str| {
+        let mut req = app
+            .client
+            .post(format!("{}/api/v1/domains", app.address))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let code = r.status().as_u16();
+            (code, serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap())
+        }
+    };
+    // No token, a wrong token: 401 with a JSON body and a challenge.
+    let (code, body) = app.get("/api/v1/status").await;
+    assert_eq!((code, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    let (code, _) = post(Some("nope-nope-nope-nope"), r#"{"domains": ["a.com"]}"#).await;
+    assert_eq!(code, 401);
+    // Health stays open for probes.
+    assert_eq!(app.get("/health/live").await.0, 200);
+    assert_eq!(app.get("/health/ready").await.0, 200);
+
+    // The admin token writes to any tenant; the bound token to its own only.
+    let (code, body) = post(Some(ADMIN), r#"{"domains": ["a.com"], "tenant_id": "t2"}"#).await;
+    assert_eq!((code, body["accepted"].as_u64()), (200, Some(1)), "{body}");
+    let (code, body) = post(Some(T1), r#"{"domains": ["b.com"], "tenant_id": "t2"}"#).await;
+    assert_eq!((code, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+    let (code, body) = post(Some(T1), r#"{"domains": ["b.com"]}"#).await;
+    assert_eq!((code, body["accepted"].as_u64()), (200, Some(1)), "{body}");
+    assert!(app.store.find_domain("t1", "b.com").await.unwrap().is_some());
+    assert!(app.store.find_domain("t2", "a.com").await.unwrap().is_some());
+    assert!(app.store.find_domain("default", "b.com").await.unwrap().is_none());
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(tokens_guard_the_api_and_bind_tenants);
+
+#[actix_web::test]
+async fn a_public_bind_without_a_token_is_refused() {
+    let fixture = crate::fixtures::start();
+    let mut settings = test_settings("sqlite::memory:", &fixture);
+    settings.http.bind = "0.0.0.0:0".into();
+    let err = domaind::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("refusing to bind 0.0.0.0:0 without a token"),
+        "{err}"
+    );
+}
