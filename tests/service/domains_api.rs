@@ -481,3 +481,36 @@ async fn a_tenant_token_sees_and_changes_only_its_tenant(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(a_tenant_token_sees_and_changes_only_its_tenant);
+
+async fn a_row_in_flight_can_be_deleted_and_its_late_result_is_fenced_out(db: Db) {
+    let app = spawn_app(db).await;
+    let store = &app.store;
+    store
+        .insert_domains("default", &[DomainName::parse("inflight.test").unwrap()])
+        .await
+        .unwrap();
+    let claimed = store
+        .claim("slow-worker", 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
+    let id = claimed.id;
+    let (code, body) = app.post(&format!("/api/v1/domains/{id}/retry")).await;
+    assert_json_error(code, &body, 400, "bad_request");
+    assert!(body["message"].as_str().unwrap().contains("processing"), "{body}");
+
+    let (code, _) = call(&app, Method::DELETE, &format!("/api/v1/domains/{id}"), None).await;
+    assert_eq!(code, 200);
+    let late = Outcome {
+        claimed,
+        kind: OutcomeKind::Completed(Box::default()),
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        http_status: Some(200),
+    };
+    let report = store.write_outcomes("slow-worker", &[late]).await.unwrap();
+    assert!(!report.domains[0].applied, "the late write matched no row");
+    assert!(store.get_domain(id).await.unwrap().is_none(), "the row stays gone");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_row_in_flight_can_be_deleted_and_its_late_result_is_fenced_out);

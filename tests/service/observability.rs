@@ -34,7 +34,10 @@ impl Scrape {
                     ["counter", "gauge", "histogram"].contains(&kind),
                     "bad type in {line:?}"
                 );
-                assert!(types.insert(name.to_string(), kind.to_string()).is_none(), "TYPE twice: {line:?}");
+                assert!(
+                    types.insert(name.to_string(), kind.to_string()).is_none(),
+                    "TYPE twice: {line:?}"
+                );
                 continue;
             }
             if line.starts_with("# HELP ") {
@@ -49,7 +52,9 @@ impl Scrape {
             let (name, labels) = match series.split_once('{') {
                 None => (series, BTreeMap::new()),
                 Some((name, rest)) => {
-                    let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels in {line:?}"));
+                    let body = rest
+                        .strip_suffix('}')
+                        .unwrap_or_else(|| panic!("unclosed labels in {line:?}"));
                     (name, parse_labels(body, line))
                 }
             };
@@ -62,7 +67,10 @@ impl Scrape {
         for (name, _, _) in &samples {
             let family = ["_bucket", "_sum", "_count"]
                 .iter()
-                .find_map(|s| name.strip_suffix(s).filter(|f| types.get(*f).is_some_and(|t| t == "histogram")))
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| types.get(*f).is_some_and(|t| t == "histogram"))
+                })
                 .unwrap_or(name);
             assert!(types.contains_key(family), "{name} has no # TYPE");
         }
@@ -80,7 +88,11 @@ impl Scrape {
 
     /// Sum over every series of `name`.
     fn total(&self, name: &str) -> f64 {
-        self.samples.iter().filter(|(n, _, _)| n == name).map(|(_, _, v)| v).sum()
+        self.samples
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, _, v)| v)
+            .sum()
     }
 }
 
@@ -159,7 +171,10 @@ async fn metrics_count_what_the_service_did(db: Db) {
         assert!(m.types.contains_key(name), "no {name} family");
     }
     let processed = |outcome: &str, kind: &str| {
-        m.value("domaind_domains_processed_total", &[("outcome", outcome), ("error_kind", kind)])
+        m.value(
+            "domaind_domains_processed_total",
+            &[("outcome", outcome), ("error_kind", kind)],
+        )
     };
     assert_eq!(processed("completed", "none"), Some(5.0));
     assert_eq!(processed("failed", "http_status"), Some(3.0));
@@ -170,9 +185,18 @@ async fn metrics_count_what_the_service_did(db: Db) {
     assert_eq!(m.value("domaind_database_up", &[]), Some(1.0));
     assert_eq!(m.value("domaind_domains_in_flight", &[]), Some(0.0));
     assert_eq!(m.value("domaind_fenced_writes_lost_total", &[]), Some(0.0));
-    assert_eq!(m.value("domaind_actor_restarts_total", &[("actor", "extractor")]), Some(0.0));
-    assert_eq!(m.value("domaind_actor_restarts_total", &[("actor", "parser")]), Some(0.0));
-    assert!(!m.samples.iter().any(|(n, l, _)| n == "domaind_actor_restarts_total" && l["actor"].contains('-')));
+    assert_eq!(
+        m.value("domaind_actor_restarts_total", &[("actor", "extractor")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.value("domaind_actor_restarts_total", &[("actor", "parser")]),
+        Some(0.0)
+    );
+    assert!(!m
+        .samples
+        .iter()
+        .any(|(n, l, _)| n == "domaind_actor_restarts_total" && l["actor"].contains('-')));
     let version = env!("CARGO_PKG_VERSION");
     assert_eq!(m.value("domaind_build_info", &[("version", version)]), Some(1.0));
     assert!(m.value("domaind_uptime_seconds", &[]).unwrap() > 0.0);
@@ -197,12 +221,14 @@ async fn metrics_count_what_the_service_did(db: Db) {
         .filter(|(n, _, _)| n == "domaind_fetch_seconds_bucket")
         .map(|(_, _, v)| *v)
         .collect();
-    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "buckets not cumulative: {buckets:?}");
+    assert!(
+        buckets.windows(2).all(|w| w[0] <= w[1]),
+        "buckets not cumulative: {buckets:?}"
+    );
 
     // Requests are counted by route pattern, not by path.
-    let requests = |route: &str, status: &str| {
-        m.value("domaind_http_requests_total", &[("route", route), ("status", status)])
-    };
+    let requests =
+        |route: &str, status: &str| m.value("domaind_http_requests_total", &[("route", route), ("status", status)]);
     assert_eq!(requests("/api/v1/domains", "200"), Some(1.0));
     assert_eq!(requests("/api/v3/dev/process-pending-domains", "200"), Some(1.0));
     assert_eq!(requests("/api/v1/jobs/{id}/runs", "200"), Some(1.0));
@@ -211,7 +237,10 @@ async fn metrics_count_what_the_service_did(db: Db) {
     assert_eq!(requests("/metrics", "200"), None);
     let again = scrape(&app).await;
     assert_eq!(
-        again.value("domaind_http_requests_total", &[("route", "/metrics"), ("status", "200")]),
+        again.value(
+            "domaind_http_requests_total",
+            &[("route", "/metrics"), ("status", "200")]
+        ),
         Some(1.0)
     );
     assert_eq!(app.stop().await, 0);
@@ -284,6 +313,18 @@ impl Receiver {
         }
     }
 
+    /// Waits until at least `n` requests arrived (refused or not).
+    async fn wait_for_hits(&self, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.hits.load(Ordering::SeqCst) < n {
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} webhook requests within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn received(&self, kind: &str) -> usize {
         self.alerts.lock().unwrap().iter().filter(|a| a["kind"] == kind).count()
     }
@@ -312,7 +353,10 @@ async fn a_job_failing_n_times_in_a_row_alerts_the_webhook_once(db: Db) {
     assert_eq!(alert["instance"], app.instance().as_str(), "{alert}");
     assert_eq!(alert["job"], "process_pending_domains", "{alert}");
     assert_eq!(alert["consecutive_failures"], 3, "{alert}");
-    assert!(alert["message"].as_str().unwrap().contains("injected failure"), "{alert}");
+    assert!(
+        alert["message"].as_str().unwrap().contains("injected failure"),
+        "{alert}"
+    );
     chrono::DateTime::parse_from_rfc3339(alert["at"].as_str().unwrap()).expect("at is RFC 3339");
 
     // Once per streak: the fourth failure did not alert again.
@@ -334,7 +378,9 @@ async fn a_job_failing_n_times_in_a_row_alerts_the_webhook_once(db: Db) {
 both_backends!(a_job_failing_n_times_in_a_row_alerts_the_webhook_once);
 
 async fn an_escalation_alerts_the_webhook_before_the_process_exits(db: Db) {
-    let receiver = Receiver::start(0);
+    // The first delivery is refused, so the alert can only arrive through a retry made while
+    // the service shuts down: the exit waits for it.
+    let receiver = Receiver::start(1);
     let url = receiver.url.clone();
     let app = spawn_app_with(db, move |s| {
         s.alerts.webhook_url = url;
@@ -342,6 +388,7 @@ async fn an_escalation_alerts_the_webhook_before_the_process_exits(db: Db) {
         s.retry.max_attempts = 1;
     })
     .await;
+    let instance = app.instance();
     // Names are unique per backend: the fault registry is shared by every test in this binary.
     let tag = format!("{db:?}").to_lowercase();
     let names: Vec<String> = (0..3).map(|i| format!("alpha-escalate-{tag}-{i}.test")).collect();
@@ -357,13 +404,21 @@ async fn an_escalation_alerts_the_webhook_before_the_process_exits(db: Db) {
     actix_rt::spawn(async move {
         let _ = pass.await;
     });
-    let alert = receiver.wait_for("escalation", Duration::from_secs(15)).await;
-    assert_eq!(alert["instance"], app.instance().as_str(), "{alert}");
+    receiver.wait_for_hits(1, Duration::from_secs(15)).await;
+    assert_eq!(app.stop().await, 1, "an escalation exits non-zero");
+    assert_eq!(
+        receiver.received("escalation"),
+        1,
+        "the retried alert was delivered before exit"
+    );
+    let alert = receiver.wait_for("escalation", Duration::ZERO).await;
+    assert_eq!(alert["instance"], instance.as_str(), "{alert}");
     let message = alert["message"].as_str().unwrap();
     assert!(message.contains("more than 1 restarts"), "{alert}");
-    assert!(alert.get("job").is_none() && alert.get("consecutive_failures").is_none(), "{alert}");
-    assert_eq!(app.stop().await, 1, "an escalation exits non-zero");
-    assert_eq!(receiver.received("escalation"), 1);
+    assert!(
+        alert.get("job").is_none() && alert.get("consecutive_failures").is_none(),
+        "{alert}"
+    );
     receiver.handle.stop(false).await;
 }
 both_backends!(an_escalation_alerts_the_webhook_before_the_process_exits);
@@ -375,9 +430,14 @@ fn the_alerts_section_is_validated_without_echoing_the_url() {
     assert_eq!(s.alerts.job_failure_threshold, 3);
     assert_eq!((s.alerts.timeout_ms, s.alerts.max_attempts), (5000, 5));
     for bad in ["ftp://hooks.example/x", "hooks.example/secret-path", "http://"] {
-        let err = load(&format!("[alerts]\nwebhook_url = \"{bad}\"\n")).unwrap_err().to_string();
+        let err = load(&format!("[alerts]\nwebhook_url = \"{bad}\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("alerts.webhook_url"), "{err}");
-        assert!(!err.contains("secret") && !err.contains("hooks.example"), "URL echoed: {err}");
+        assert!(
+            !err.contains("secret") && !err.contains("hooks.example"),
+            "URL echoed: {err}"
+        );
     }
     let err = load("[alerts]\njob_failure_threshold = 0\n").unwrap_err().to_string();
     assert!(err.contains("alerts.job_failure_threshold"), "{err}");
