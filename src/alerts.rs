@@ -210,7 +210,8 @@ impl Webhook {
             let sent = self.deliver(&alert).await;
             self.metrics.alert(alert.kind, if sent { "sent" } else { "failed" });
             if !sent {
-                tracing::error!(alert = alert.kind, message = %alert.message, "alert could not be delivered to the webhook");
+                let message = &alert.message;
+                tracing::error!(alert = alert.kind, %message, "alert could not be delivered to the webhook");
             }
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }

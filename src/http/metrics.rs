@@ -1,8 +1,9 @@
 //! `GET /metrics` (Prometheus text format 0.0.4) and the middleware counting every request as
 //! `domaind_http_requests_total{route,status}` — `route` is the matched route pattern
 //! (`/api/v1/jobs/{id}/run`), never the raw path, so the label set stays bounded; requests no
-//! route matched count as `unmatched`. `/metrics` is open, like `/health/*` (it shows counts,
-//! no rows); see the README for putting it behind a token.
+//! route matched count as `unmatched`. `/metrics` is open, like `/health/*`, even when an API
+//! token is set: it shows counts, never rows (an `[http]` option to require the token is not
+//! there yet).
 
 use std::time::Duration;
 

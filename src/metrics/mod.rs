@@ -10,4 +10,4 @@ mod text;
 pub use family::{BoundedFamily, FixedFamily};
 pub use primitives::{Counter, Gauge, Histogram};
 pub use service::{attempt_labels, AttemptLabels, Metrics, Snapshot, CONTENT_TYPE};
-pub use text::{escape_label_value, Exposition};
+pub use text::{escape_label_value, Exposition, Sample};

@@ -219,7 +219,8 @@ impl Metrics {
         self.domains_processed.write(
             &mut out,
             "domaind_domains_processed_total",
-            "Attempts written, by outcome (completed, not_modified, retry, failed, lost) and error_kind (none when it did not fail).",
+            "Attempts written, by outcome (completed, not_modified, retry, failed, lost) and error_kind \
+             (none when it did not fail).",
         );
         out.single(
             "domaind_domains_in_flight",

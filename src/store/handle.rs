@@ -37,7 +37,13 @@ pub(super) enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pub(super) pools: Pools,
+    // Which tenant goes first in the next fair claim (rotates so none is always last).
+    fair_offset: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Fair shares are computed over at most this many tenants per claim; beyond it the rest of
+/// the capacity is filled oldest-first.
+const MAX_FAIR_TENANTS: i64 = 1000;
 
 /// Removes a password from a database URL before it is shown to anyone.
 pub fn redact_url(url: &str) -> String {
@@ -80,6 +86,7 @@ impl Store {
                 .map_err(connect_err)?;
             Ok(Store {
                 pools: Pools::Sqlite { writer, reader },
+                fair_offset: Default::default(),
             })
         } else {
             let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
@@ -91,6 +98,7 @@ impl Store {
                 .map_err(connect_err)?;
             Ok(Store {
                 pools: Pools::Postgres(pool),
+                fair_offset: Default::default(),
             })
         }
     }
@@ -150,13 +158,49 @@ impl Store {
     }
 
     /// Atomically claims up to `n` claimable rows for `owner`, with a lease of `lease`.
+    ///
+    /// Fair across tenants: when several tenants have pending rows, each gets an equal share of
+    /// `n` (rotating which tenants go first when there are more tenants than rows to claim), and
+    /// what a small tenant cannot use is filled oldest-first from everyone. So a tenant with a
+    /// million pending rows cannot starve one with ten. Fewer than `n` rows means nothing more
+    /// is claimable.
     pub async fn claim(&self, owner: &str, n: usize, lease: Duration) -> Result<Vec<ClaimedDomain>, StoreError> {
         if n == 0 {
             return Ok(Vec::new());
         }
+        let tenants = match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::pending_tenants(writer, MAX_FAIR_TENANTS).await?,
+            Pools::Postgres(pool) => postgres::pending_tenants(pool, MAX_FAIR_TENANTS).await?,
+        };
+        let mut claimed = Vec::with_capacity(n);
+        if tenants.len() > 1 {
+            let share = n.div_ceil(tenants.len());
+            let start = self.fair_offset.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % tenants.len();
+            for tenant in tenants.iter().cycle().skip(start).take(tenants.len()) {
+                let want = share.min(n - claimed.len());
+                if want == 0 {
+                    break;
+                }
+                claimed.extend(self.claim_from(owner, want, lease, Some(tenant)).await?);
+            }
+        }
+        if claimed.len() < n {
+            claimed.extend(self.claim_from(owner, n - claimed.len(), lease, None).await?);
+        }
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    async fn claim_from(
+        &self,
+        owner: &str,
+        n: usize,
+        lease: Duration,
+        tenant: Option<&str>,
+    ) -> Result<Vec<ClaimedDomain>, StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::claim(writer, owner, n, lease).await,
-            Pools::Postgres(pool) => postgres::claim(pool, owner, n, lease).await,
+            Pools::Sqlite { writer, .. } => sqlite::claim(writer, owner, n, lease, tenant).await,
+            Pools::Postgres(pool) => postgres::claim(pool, owner, n, lease, tenant).await,
         }
     }
 

@@ -25,27 +25,55 @@ pub(super) async fn insert_domains(pool: &PgPool, tenant: &str, names: &[String]
     Ok(done.rows_affected())
 }
 
+const CLAIM: &str = "UPDATE domains SET status = 'processing', lease_owner = $1,
+        lease_expires_at = now() + $2 * interval '1 millisecond',
+        claim_token = nextval('domains_claim_token_seq'), attempts = attempts + 1,
+        processing_started_at = now(), updated_at = now()
+    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING id, tenant_id, domain, attempts, claim_token,
+              metadata->>'etag' AS etag, metadata->>'last_modified' AS last_modified";
+
+const CLAIM_TENANT: &str = "UPDATE domains SET status = 'processing', lease_owner = $1,
+        lease_expires_at = now() + $2 * interval '1 millisecond',
+        claim_token = nextval('domains_claim_token_seq'), attempts = attempts + 1,
+        processing_started_at = now(), updated_at = now()
+    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND tenant_id = $4 AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING id, tenant_id, domain, attempts, claim_token,
+              metadata->>'etag' AS etag, metadata->>'last_modified' AS last_modified";
+
+/// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
+pub(super) async fn pending_tenants(pool: &PgPool, max: i64) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH RECURSIVE t(tenant_id) AS (
+             (SELECT tenant_id FROM domains WHERE status = 'pending' ORDER BY tenant_id LIMIT 1)
+             UNION ALL
+             SELECT (SELECT d.tenant_id FROM domains d WHERE d.status = 'pending' AND d.tenant_id > t.tenant_id
+                     ORDER BY d.tenant_id LIMIT 1)
+             FROM t WHERE t.tenant_id IS NOT NULL
+         )
+         SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $1",
+    )
+    .bind(max)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(super) async fn claim(
     pool: &PgPool,
     owner: &str,
     n: usize,
     lease: Duration,
+    tenant: Option<&str>,
 ) -> Result<Vec<ClaimedDomain>, StoreError> {
-    let rows = sqlx::query(
-        "UPDATE domains SET status = 'processing', lease_owner = $1,
-                lease_expires_at = now() + $2 * interval '1 millisecond',
-                claim_token = nextval('domains_claim_token_seq'), attempts = attempts + 1,
-                processing_started_at = now(), updated_at = now()
-         WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()
-                      ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING id, tenant_id, domain, attempts, claim_token,
-                   metadata->>'etag' AS etag, metadata->>'last_modified' AS last_modified",
-    )
-    .bind(owner)
-    .bind(millis(lease) as f64)
-    .bind(n as i64)
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(if tenant.is_some() { CLAIM_TENANT } else { CLAIM })
+        .bind(owner)
+        .bind(millis(lease) as f64)
+        .bind(n as i64)
+        .bind(tenant)
+        .fetch_all(pool)
+        .await?;
     let mut claimed: Vec<ClaimedDomain> = rows
         .iter()
         .map(|r| {

@@ -39,28 +39,53 @@ pub(super) async fn insert_domains(pool: &SqlitePool, tenant: &str, names: &[Str
     Ok(inserted)
 }
 
+const CLAIM: &str = "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
+        claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
+    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= ?3
+                 ORDER BY next_attempt_at, id LIMIT ?4)
+    RETURNING id, tenant_id, domain, attempts, claim_token,
+              json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified";
+
+const CLAIM_TENANT: &str = "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
+        claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
+    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND tenant_id = ?5 AND next_attempt_at <= ?3
+                 ORDER BY next_attempt_at, id LIMIT ?4)
+    RETURNING id, tenant_id, domain, attempts, claim_token,
+              json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified";
+
+/// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
+pub(super) async fn pending_tenants(pool: &SqlitePool, max: i64) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "WITH RECURSIVE t(tenant_id) AS (
+             SELECT MIN(tenant_id) FROM domains WHERE status = 'pending'
+             UNION ALL
+             SELECT (SELECT MIN(tenant_id) FROM domains WHERE status = 'pending' AND tenant_id > t.tenant_id)
+             FROM t WHERE t.tenant_id IS NOT NULL
+         )
+         SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?1",
+    )
+    .bind(max)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(super) async fn claim(
     pool: &SqlitePool,
     owner: &str,
     n: usize,
     lease: Duration,
+    tenant: Option<&str>,
 ) -> Result<Vec<ClaimedDomain>, StoreError> {
     let now = Utc::now();
     // One statement: SQLite serializes writers, so no row can be claimed twice.
-    let rows = sqlx::query(
-        "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
-                claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
-         WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= ?3
-                      ORDER BY next_attempt_at, id LIMIT ?4)
-         RETURNING id, tenant_id, domain, attempts, claim_token,
-                   json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified",
-    )
-    .bind(owner)
-    .bind(lease_expiry(now, lease))
-    .bind(ts(now))
-    .bind(n as i64)
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(if tenant.is_some() { CLAIM_TENANT } else { CLAIM })
+        .bind(owner)
+        .bind(lease_expiry(now, lease))
+        .bind(ts(now))
+        .bind(n as i64)
+        .bind(tenant)
+        .fetch_all(pool)
+        .await?;
     let mut claimed: Vec<ClaimedDomain> = rows
         .iter()
         .map(|r| {

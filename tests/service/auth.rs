@@ -31,7 +31,10 @@ async fn tokens_guard_the_api_and_bind_tenants(db: Db) {
         async move {
             let r = req.send().await.unwrap();
             let code = r.status().as_u16();
-            (code, serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap())
+            (
+                code,
+                serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap(),
+            )
         }
     };
     // No token, a wrong token: 401 with a JSON body and a challenge.

@@ -1,21 +1,19 @@
 //! The domains API on both backends: filtered keyset listing, one row by id and by name with
-//! its attempts, single and bulk retry, delete, streamed NDJSON and CSV export, parameter
-//! errors as JSON 400s, and tenant-bound tokens that see and change only their tenant's rows.
+//! its attempts, single and bulk retry, delete (a row in flight too), and parameter errors as
+//! JSON 400s. Submodules: `export` (streamed NDJSON and CSV), `tenants` (tenant-bound tokens).
 
-use std::collections::BTreeSet;
+mod export;
+mod tenants;
+
 use std::time::Duration;
 
 use chrono::Utc;
-use domaind::model::{DomainName, Metadata, Outcome, OutcomeKind};
-use domaind::settings::TokenSettings;
+use domaind::model::{DomainName, Outcome, OutcomeKind};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, spawn_app_with, Db, TestApp};
-
-const ADMIN: &str = "admin-token-0123456789";
-const T1: &str = "t1-token-0123456789";
+use crate::helpers::{spawn_app, Db, TestApp};
 
 /// Sends a request (with a bearer token when given); answers the status and the body text.
 async fn call_text(app: &TestApp, method: Method, path: &str, token: Option<&str>) -> (u16, String) {
@@ -274,213 +272,6 @@ async fn retry_and_delete_move_only_the_rows_asked_for(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(retry_and_delete_move_only_the_rows_asked_for);
-
-/// Splits RFC 4180 text into records of fields.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        field.is_empty() && record.is_empty(),
-        "the last record ends with a line break"
-    );
-    records
-}
-
-async fn export_streams_every_row_as_ndjson_and_csv(db: Db) {
-    let app = spawn_app(db).await;
-    let title = r#"Widgets, "Best" Ltd"#;
-    let store = &app.store;
-    store
-        .insert_domains("default", &[DomainName::parse("quote.test").unwrap()])
-        .await
-        .unwrap();
-    let claimed = store
-        .claim("export-test", 1, Duration::from_secs(60))
-        .await
-        .unwrap()
-        .remove(0);
-    let meta = Metadata {
-        title: Some(title.into()),
-        description: Some("two\nlines".into()),
-        final_url: Some("http://quote.test/a,b".into()),
-        ..Default::default()
-    };
-    let outcome = Outcome {
-        claimed,
-        kind: OutcomeKind::Completed(Box::new(meta)),
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        http_status: Some(200),
-    };
-    assert!(store.write_outcomes("export-test", &[outcome]).await.unwrap().domains[0].applied);
-    // More rows than two export pages, so paging is crossed.
-    let bulk: Vec<DomainName> = (0..1100)
-        .map(|i| DomainName::parse(&format!("bulk-{i}.test")).unwrap())
-        .collect();
-    store.insert_domains("default", &bulk).await.unwrap();
-
-    let (code, text) = call_text(&app, Method::GET, "/api/v1/domains/export", None).await;
-    assert_eq!(code, 200);
-    let rows: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
-    assert_eq!(rows.len(), 1101);
-    let ids: BTreeSet<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids.len(), 1101, "no row twice");
-    assert_eq!(rows[0]["metadata"]["title"], title);
-
-    let (code, text) = call_text(&app, Method::GET, "/api/v1/domains/export?format=csv", None).await;
-    assert_eq!(code, 200);
-    let records = parse_csv(&text);
-    assert_eq!(
-        records[0].join(","),
-        "id,tenant_id,domain,status,attempts,error_kind,title,description,final_url,last_processed"
-    );
-    assert_eq!(records.len(), 1102, "header + every row");
-    assert!(records.iter().all(|r| r.len() == 10));
-    let quote = &records[1];
-    assert_eq!(&quote[1..7], ["default", "quote.test", "completed", "1", "", title]);
-    assert_eq!(
-        (quote[7].as_str(), quote[8].as_str()),
-        ("two\nlines", "http://quote.test/a,b")
-    );
-    assert!(quote[9].starts_with(&Utc::now().format("%Y-").to_string()), "{quote:?}");
-
-    let (_, text) = call_text(
-        &app,
-        Method::GET,
-        "/api/v1/domains/export?format=csv&status=completed",
-        None,
-    )
-    .await;
-    assert_eq!(parse_csv(&text).len(), 2);
-    let (_, text) = call_text(
-        &app,
-        Method::GET,
-        "/api/v1/domains/export?q=bulk-10&status=pending",
-        None,
-    )
-    .await;
-    assert_eq!(text.lines().count(), 111, "bulk-10 and bulk-100..=bulk-1099");
-    assert_eq!(app.stop().await, 0);
-}
-both_backends!(export_streams_every_row_as_ndjson_and_csv);
-
-async fn a_tenant_token_sees_and_changes_only_its_tenant(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.http.token = ADMIN.into();
-        s.http.tokens = vec![TokenSettings {
-            token: T1.into(),
-            tenant: Some("t1".into()),
-        }];
-    })
-    .await;
-    add(&app, "default", &names("notfound-d", 2), Some(ADMIN)).await;
-    add(&app, "t1", &names("notfound-t", 2), Some(ADMIN)).await;
-    let (code, _) = call(
-        &app,
-        Method::GET,
-        "/api/v3/dev/process-pending-domains?limit=10",
-        Some(ADMIN),
-    )
-    .await;
-    assert_eq!(code, 200);
-    let (code, body) = call(&app, Method::GET, "/api/v1/domains", None).await;
-    assert_json_error(code, &body, 401, "unauthorized");
-
-    let list = |path: &'static str, token: &'static str| {
-        let app = &app;
-        async move {
-            let (code, body) = call(app, Method::GET, path, Some(token)).await;
-            assert_eq!(code, 200, "{body}");
-            body["domains"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["domain"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(list("/api/v1/domains", ADMIN).await.len(), 4);
-    assert_eq!(
-        list("/api/v1/domains", T1).await,
-        ["notfound-t-0.test", "notfound-t-1.test"]
-    );
-    assert!(list("/api/v1/domains?tenant_id=default", T1).await.is_empty());
-    assert_eq!(list("/api/v1/domains?tenant_id=t1", T1).await.len(), 2);
-
-    let other = app.row("notfound-d-0.test").await.id;
-    let own = app
-        .store
-        .find_domain("t1", "notfound-t-0.test")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    for (method, path) in [
-        (Method::GET, format!("/api/v1/domains/{other}")),
-        (Method::GET, "/api/v1/domains/by-name/notfound-d-0.test".to_string()),
-        (
-            Method::GET,
-            "/api/v1/domains/by-name/notfound-d-0.test?tenant_id=default".to_string(),
-        ),
-        (Method::POST, format!("/api/v1/domains/{other}/retry")),
-        (Method::DELETE, format!("/api/v1/domains/{other}")),
-    ] {
-        let (code, body) = call(&app, method.clone(), &path, Some(T1)).await;
-        assert_json_error(code, &body, 404, "not_found");
-    }
-    assert_eq!(app.row("notfound-d-0.test").await.status, "error", "untouched");
-    let (code, body) = call(&app, Method::GET, &format!("/api/v1/domains/{own}"), Some(T1)).await;
-    assert_eq!((code, body["tenant_id"].as_str()), (200, Some("t1")), "{body}");
-    let (code, body) = call(&app, Method::GET, "/api/v1/domains/by-name/notfound-t-0.test", Some(T1)).await;
-    assert_eq!((code, body["id"].as_i64()), (200, Some(own)), "{body}");
-
-    let (_, text) = call_text(&app, Method::GET, "/api/v1/domains/export?format=csv", Some(T1)).await;
-    let records = parse_csv(&text);
-    assert_eq!(records.len(), 3, "{text}");
-    assert!(records[1..].iter().all(|r| r[1] == "t1"), "{text}");
-    let (_, text) = call_text(&app, Method::GET, "/api/v1/domains/export?tenant_id=default", Some(T1)).await;
-    assert!(text.is_empty(), "{text}");
-
-    let (_, body) = call(&app, Method::POST, "/api/v1/domains/retry?tenant_id=default", Some(T1)).await;
-    assert_eq!(body["requeued"], 0, "{body}");
-    let (_, body) = call(&app, Method::POST, "/api/v1/domains/retry", Some(T1)).await;
-    assert_eq!(body["requeued"], 2, "{body}");
-    assert_eq!(
-        app.row("notfound-d-1.test").await.status,
-        "error",
-        "other tenant untouched"
-    );
-    let (code, _) = call(&app, Method::DELETE, &format!("/api/v1/domains/{own}"), Some(T1)).await;
-    assert_eq!(code, 200);
-    let (code, body) = call(&app, Method::DELETE, &format!("/api/v1/domains/{other}"), Some(ADMIN)).await;
-    assert_eq!((code, body["id"].as_i64()), (200, Some(other)), "{body}");
-    assert_eq!(app.stop().await, 0);
-}
-both_backends!(a_tenant_token_sees_and_changes_only_its_tenant);
 
 async fn a_row_in_flight_can_be_deleted_and_its_late_result_is_fenced_out(db: Db) {
     let app = spawn_app(db).await;

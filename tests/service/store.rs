@@ -112,3 +112,47 @@ async fn a_write_with_a_stale_claim_token_changes_nothing(db: Db) {
     test_db.drop_db().await;
 }
 both_backends!(a_write_with_a_stale_claim_token_changes_nothing);
+
+async fn a_big_tenant_does_not_starve_a_small_one(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    let big: Vec<DomainName> = (0..2000)
+        .map(|i| DomainName::parse(&format!("big-{i}.test")).unwrap())
+        .collect();
+    let small: Vec<DomainName> = (0..10)
+        .map(|i| DomainName::parse(&format!("small-{i}.test")).unwrap())
+        .collect();
+    // The small tenant's rows are the newest: oldest-first claiming would reach them last.
+    store.insert_domains("big", &big).await.unwrap();
+    store.insert_domains("small", &small).await.unwrap();
+    let first = store.claim("a", 20, Duration::from_secs(30)).await.unwrap();
+    let count = |t: &str| first.iter().filter(|c| c.tenant_id == t).count();
+    assert_eq!(
+        (count("big"), count("small")),
+        (10, 10),
+        "capacity is shared across tenants"
+    );
+    // Once the small tenant is done, the big one gets everything.
+    let next = store.claim("a", 50, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(next.len(), 50);
+    assert!(next.iter().all(|c| c.tenant_id == "big"));
+    // Three tenants, a claim of 4: shares rotate so every tenant is served across claims.
+    let third: Vec<DomainName> = (0..10)
+        .map(|i| DomainName::parse(&format!("third-{i}.test")).unwrap())
+        .collect();
+    store.insert_domains("third", &third).await.unwrap();
+    store
+        .insert_domains("small", &[DomainName::parse("small-late.test").unwrap()])
+        .await
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        for c in store.claim("a", 3, Duration::from_secs(30)).await.unwrap() {
+            seen.insert(c.tenant_id);
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(a_big_tenant_does_not_starve_a_small_one);
