@@ -75,3 +75,36 @@ async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(injected_panics_fail_one_attempt_and_restart_the_worker);
+
+async fn a_poison_pill_ends_in_error_after_max_attempts(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.retry.max_attempts = 3;
+        s.retry.base_delay_secs = 0;
+        s.scheduler.jobs[0].spec = "100ms".into();
+    })
+    .await;
+    let tag = format!("{db:?}").to_lowercase();
+    let pill = format!("alpha-poison-{tag}.test");
+    panic_on(&pill, Stage::Parser);
+    app.add_domains(std::slice::from_ref(&pill)).await;
+    app.wait_until_settled(std::time::Duration::from_secs(15)).await;
+    let row = app.row(&pill).await;
+    assert_eq!(
+        (row.status.as_str(), row.attempts),
+        ("error", 3),
+        "{:?}",
+        row.error_message
+    );
+    assert_eq!(row.error_kind.as_deref(), Some("internal"));
+    let outcomes: Vec<String> = app
+        .store
+        .attempts(row.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(outcomes, ["failed", "retry", "retry"]);
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_poison_pill_ends_in_error_after_max_attempts);
