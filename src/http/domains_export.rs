@@ -49,7 +49,16 @@ enum Format {
 }
 
 /// Appends `value` as one CSV field, quoted when it holds a comma, a quote or a line break.
+/// A value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first — page titles
+/// come from hostile pages) is prefixed with `'` so it stays text.
 fn csv_field(out: &mut String, value: &str) {
+    let defused;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        defused = format!("'{value}");
+        defused.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\r', '\n']) {
         out.push('"');
         out.push_str(&value.replace('"', "\"\""));
@@ -200,5 +209,16 @@ mod tests {
         out.push(',');
         csv_field(&mut out, "two\nlines");
         assert_eq!(out, "plain,\"Alpha, \"\"Sons\"\"\",\"two\nlines\"");
+    }
+
+    #[test]
+    fn formula_looking_fields_stay_text() {
+        let mut out = String::new();
+        csv_field(&mut out, "=HYPERLINK(\"http://x\")");
+        out.push(',');
+        csv_field(&mut out, "@SUM(A1)");
+        out.push(',');
+        csv_field(&mut out, "a=b");
+        assert_eq!(out, "\"'=HYPERLINK(\"\"http://x\"\")\",'@SUM(A1),a=b");
     }
 }

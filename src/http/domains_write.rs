@@ -46,7 +46,7 @@ pub async fn retry_one(
     // Re-read either way: on success to answer the new state, on refusal to say why.
     let row = visible_row(&app, &scope, id).await?;
     if !requeued {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Conflict(format!(
             "domain {id} is {}; only completed or error rows can be retried",
             row.status
         )));

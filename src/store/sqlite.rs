@@ -232,7 +232,12 @@ pub(super) fn time(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<Option<Da
 }
 
 fn domain_row(row: &sqlx::sqlite::SqliteRow) -> Result<DomainRow, StoreError> {
-    let metadata: Option<String> = row.try_get("metadata")?;
+    domain_row_with(row, true)
+}
+
+/// Decodes a `domains` row; `with_metadata = false` for queries that do not select it.
+pub(super) fn domain_row_with(row: &sqlx::sqlite::SqliteRow, with_metadata: bool) -> Result<DomainRow, StoreError> {
+    let metadata: Option<String> = if with_metadata { row.try_get("metadata")? } else { None };
     Ok(DomainRow {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,

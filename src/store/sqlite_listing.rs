@@ -3,10 +3,10 @@
 //! planner. Times follow `sqlite.rs`: fixed-width UTC text.
 
 use chrono::Utc;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::listing::{Columns, DomainFilter};
-use super::sqlite::{time, ts};
+use super::sqlite::ts;
 use super::types::{DomainRow, StoreError};
 
 const SUMMARY_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt_at, lease_owner,
@@ -32,33 +32,7 @@ fn push_filter<'a>(sql: &mut QueryBuilder<'a, Sqlite>, filter: &'a DomainFilter)
 }
 
 fn domain_row(row: &sqlx::sqlite::SqliteRow, columns: Columns) -> Result<DomainRow, StoreError> {
-    let metadata = match columns {
-        Columns::Summary => None,
-        Columns::Full => {
-            let text: Option<String> = row.try_get("metadata")?;
-            text.map(|m| serde_json::from_str(&m).map_err(|e| StoreError::Data(format!("metadata: {e}"))))
-                .transpose()?
-        }
-    };
-    Ok(DomainRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        domain: row.try_get("domain")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: time(row, "next_attempt_at")?,
-        lease_owner: row.try_get("lease_owner")?,
-        lease_expires_at: time(row, "lease_expires_at")?,
-        claim_token: row.try_get("claim_token")?,
-        processing_started_at: time(row, "processing_started_at")?,
-        processing_completed_at: time(row, "processing_completed_at")?,
-        last_processed: time(row, "last_processed")?,
-        metadata,
-        error_kind: row.try_get("error_kind")?,
-        error_message: row.try_get("error_message")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
+    super::sqlite::domain_row_with(row, matches!(columns, Columns::Full))
 }
 
 pub(super) async fn list(

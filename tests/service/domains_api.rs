@@ -213,7 +213,7 @@ async fn retry_and_delete_move_only_the_rows_asked_for(db: Db) {
         (Some("pending"), Some(0))
     );
     let (code, body) = app.post(&path).await;
-    assert_json_error(code, &body, 400, "bad_request");
+    assert_json_error(code, &body, 409, "conflict");
     assert!(body["message"].as_str().unwrap().contains("pending"), "{body}");
     let (code, body) = app.post("/api/v1/domains/999999/retry").await;
     assert_json_error(code, &body, 404, "not_found");
@@ -287,7 +287,7 @@ async fn a_row_in_flight_can_be_deleted_and_its_late_result_is_fenced_out(db: Db
         .remove(0);
     let id = claimed.id;
     let (code, body) = app.post(&format!("/api/v1/domains/{id}/retry")).await;
-    assert_json_error(code, &body, 400, "bad_request");
+    assert_json_error(code, &body, 409, "conflict");
     assert!(body["message"].as_str().unwrap().contains("processing"), "{body}");
 
     let (code, _) = call(&app, Method::DELETE, &format!("/api/v1/domains/{id}"), None).await;
