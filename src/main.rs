@@ -52,6 +52,8 @@ enum Command {
     Status,
     /// List jobs (schedule, next and last run, pause state), read from the database.
     Jobs,
+    /// Validate the configuration and print the effective settings (secrets masked).
+    CheckConfig,
     /// Print the Metadata JSON of a saved page or URL, or extract a corpus manifest.
     Extract(domaind::commands::extract::ExtractArgs),
 }
@@ -97,6 +99,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if report.error.is_some() { 1 } else { 0 })
         }
         Command::Extract(args) => domaind::commands::extract::run(args, settings).await,
+        Command::CheckConfig => {
+            println!("{}", serde_json::to_string_pretty(&settings.masked())?);
+            eprintln!("configuration is valid");
+            Ok(0)
+        }
         Command::Jobs => {
             let store = open_store(&settings).await?;
             let mut jobs = Vec::new();

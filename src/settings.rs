@@ -541,6 +541,23 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+impl Settings {
+    /// A copy safe to print: tokens, the webhook URL and the database password are masked.
+    pub fn masked(&self) -> Settings {
+        let mut s = self.clone();
+        let mask = |v: &mut String| {
+            if !v.is_empty() {
+                *v = "***".into();
+            }
+        };
+        mask(&mut s.http.token);
+        s.http.tokens.iter_mut().for_each(|t| mask(&mut t.token));
+        mask(&mut s.alerts.webhook_url);
+        s.database.url = crate::store::redact_url(&s.database.url);
+        s
+    }
+}
+
 /// Keys that may only be set in a config file.
 const FILE_ONLY: [&str; 2] = ["fetch.resolve_override", "fetch.allow_private"];
 
@@ -983,6 +1000,18 @@ mod tests {
         let text = "[[scheduler.jobs]]\nid = \"recrawl_stale\"\ntrigger = \"cron\"\nspec = \"0 3 * * *\"\ntimezone = \"Mars/Base\"\n";
         let err = Settings::from_sources(text, env(&[])).unwrap_err().to_string();
         assert!(err.contains("Mars/Base"), "{err}");
+    }
+
+    #[test]
+    fn masked_settings_hide_secrets() {
+        let s = Settings::from_sources(
+            "[database]\nurl = \"postgres://u:hunter2@db/x\"\n[http]\ntoken = \"admin-secret\"\n",
+            env(&[]),
+        )
+        .unwrap();
+        let shown = serde_json::to_string(&s.masked()).unwrap();
+        assert!(!shown.contains("hunter2") && !shown.contains("admin-secret"), "{shown}");
+        assert!(shown.contains("postgres://u:***@db/x"), "{shown}");
     }
 
     #[test]
