@@ -259,26 +259,28 @@ impl Scheduler {
                         tracing::info!(instance = %act.state.instance, leader = leads, "scheduler leadership changed");
                         act.is_leader = leads;
                         if leads {
-                            act.refresh(ctx);
+                            act.refresh(ctx, true);
                         }
                     }
                 }),
         );
     }
 
-    /// Reads pause state, and the schedule of jobs this instance does not fire, from the database.
-    fn refresh(&mut self, ctx: &mut Context<Self>) {
+    /// Reads pause state from the database, and the schedule of cluster jobs while this instance
+    /// does not fire them (or `adopt`, when it just became leader). A leader never re-reads its
+    /// own schedule: its in-memory `next_run_at` is ahead of the write that stores it.
+    fn refresh(&mut self, ctx: &mut Context<Self>, adopt: bool) {
         let store = self.store.clone();
         ctx.spawn(
             async move { store.list_jobs().await }
                 .into_actor(self)
-                .map(|result, act, _| {
+                .map(move |result, act, _| {
                     let Ok(rows) = result else { return };
                     let is_leader = act.is_leader;
                     for slot in &mut act.jobs {
                         if let Some(row) = rows.iter().find(|r| r.id == slot.def.id) {
                             slot.paused = row.paused;
-                            if slot.def.scope == Scope::Cluster && (!is_leader || slot.running == 0) {
+                            if slot.def.scope == Scope::Cluster && (adopt || !is_leader) {
                                 slot.next_run_at = row.next_run_at;
                             }
                         }
@@ -466,7 +468,7 @@ impl Actor for Scheduler {
         ctx.run_interval((self.leader_ttl / 3).max(Duration::from_millis(100)), |act, ctx| {
             act.renew_leadership(ctx)
         });
-        ctx.run_interval(Duration::from_secs(2), |act, ctx| act.refresh(ctx));
+        ctx.run_interval(Duration::from_secs(2), |act, ctx| act.refresh(ctx, false));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

@@ -100,6 +100,18 @@ async fn cli_adds_processes_and_reports(db: Db) {
         "{jobs}"
     );
 
+    let out = domaind(
+        cfg(&["check-config"]),
+        vec![("DOMAIND_HTTP__TOKEN", "a-secret-admin-token")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let effective: serde_json::Value = serde_json::from_str(&shown).expect("check-config prints JSON");
+    assert_eq!(effective["http"]["token"], "***");
+    assert!(!shown.contains("a-secret-admin-token"));
+    assert_eq!(effective["fetch"]["schemes"], serde_json::json!(["http"]));
+
     let out = domaind(vec!["--version".into()], vec![]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 
