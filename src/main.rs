@@ -54,6 +54,8 @@ enum Command {
     Jobs,
     /// Validate the configuration and print the effective settings (secrets masked).
     CheckConfig,
+    /// Run the whole lifecycle on sample sites and a temporary database (no server, no internet).
+    Demo(domaind::commands::demo::DemoArgs),
     /// Print the Metadata JSON of a saved page or URL, or extract a corpus manifest.
     Extract(domaind::commands::extract::ExtractArgs),
 }
@@ -98,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string_pretty(&pattern_response(&report))?);
             Ok(if report.error.is_some() { 1 } else { 0 })
         }
+        Command::Demo(args) => domaind::commands::demo::run(args).await,
         Command::Extract(args) => domaind::commands::extract::run(args, settings).await,
         Command::CheckConfig => {
             println!("{}", serde_json::to_string_pretty(&settings.masked())?);

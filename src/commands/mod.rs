@@ -1,3 +1,4 @@
 //! Command implementations that are more than wiring (kept out of `main.rs` so they are testable).
 
+pub mod demo;
 pub mod extract;

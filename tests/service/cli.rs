@@ -120,3 +120,22 @@ async fn cli_adds_processes_and_reports(db: Db) {
     let _ = std::fs::remove_dir_all(dir);
 }
 both_backends!(cli_adds_processes_and_reports);
+
+#[actix_web::test]
+async fn the_demo_shows_the_whole_lifecycle_and_exits_cleanly() {
+    let out = domaind(vec!["demo".into(), "--domains".into(), "40".into()], vec![]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("summary after"), "{stdout}");
+    // 40 domains over 8 kinds: shop, news, cafe and flaky (after a retry) complete.
+    assert!(stdout.contains("completed   20"), "{stdout}");
+    assert!(stdout.contains("error       20"), "{stdout}");
+    for kind in ["http_status", "not_html", "redirect_loop", "timeout"] {
+        assert!(stdout.contains(kind), "{kind} missing: {stdout}");
+    }
+    assert!(stdout.contains("Café Müller"), "{stdout}");
+}
