@@ -4,8 +4,10 @@
 mod db_writer;
 mod extractor;
 mod fetcher;
+mod job_runs;
 mod parser_pool;
 mod scheduler;
+mod scheduler_api;
 mod state;
 mod supervisor;
 
@@ -13,8 +15,7 @@ pub use db_writer::{BatchWritten, DbWriter, Flush, Record, SetFetcher};
 pub use extractor::{Crashed, Extract, Extractor};
 pub use fetcher::{DrainReport, EndDrains, Fetcher, InFlight, ProcessedDomain, StopClaiming, Tick};
 pub use parser_pool::{panic_message as panic_text, ParseFailed, ParserPool};
-pub use scheduler::{
-    load_jobs, JobSlot, JobView, ListJobs, ManualRun, RunJob, RunJobError, Scheduler, SetPaused, StopScheduling,
-};
+pub use scheduler::{load_jobs, JobSlot, Scheduler, StopScheduling};
+pub use scheduler_api::{JobView, ListJobs, ManualRun, RunJob, RunJobError, SetPaused};
 pub use state::{ActorSnapshot, ServiceState, StopReason};
 pub use supervisor::{start_pipeline, Pipeline, Shutdown, Supervisor};

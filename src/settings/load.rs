@@ -1,0 +1,209 @@
+//! Loading: the `Settings` root, defaults < file < `DOMAIND_<SECTION>__<KEY>` environment,
+//! the file-only keys, duration parsing, and the masked copy that is safe to print.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::sections::*;
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path given.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid TOML / has a wrong type.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// A key has a value outside its allowed range.
+    #[error("invalid configuration: `{key}` = {value}: {why}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// Why it is refused.
+        why: String,
+    },
+}
+
+/// All of domaind's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[http]`
+    pub http: HttpSettings,
+    /// `[pipeline]`
+    pub pipeline: PipelineSettings,
+    /// `[writer]`
+    pub writer: WriterSettings,
+    /// `[fetch]`
+    pub fetch: FetchSettings,
+    /// `[retry]`
+    pub retry: RetrySettings,
+    /// `[supervisor]`
+    pub supervisor: SupervisorSettings,
+    /// `[scheduler]`
+    pub scheduler: SchedulerSettings,
+    /// `[alerts]`
+    pub alerts: AlertSettings,
+}
+
+/// Parses a duration like `500ms`, `30s`, `5m`, `1h30m`, `2d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number at `{rest}`"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in `{s}`"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
+            "" => return Err(format!("missing unit after {n} (use ms, s, m, h or d)")),
+            other => return Err(format!("unknown unit `{other}` (use ms, s, m, h or d)")),
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+impl Settings {
+    /// A copy safe to print: tokens, the webhook URL and the database password are masked.
+    pub fn masked(&self) -> Settings {
+        let mut s = self.clone();
+        let mask = |v: &mut String| {
+            if !v.is_empty() {
+                *v = "***".into();
+            }
+        };
+        mask(&mut s.http.token);
+        s.http.tokens.iter_mut().for_each(|t| mask(&mut t.token));
+        mask(&mut s.alerts.webhook_url);
+        s.database.url = crate::store::redact_url(&s.database.url);
+        s
+    }
+}
+
+/// Keys that may only be set in a config file.
+const FILE_ONLY: [&str; 2] = ["fetch.resolve_override", "fetch.allow_private"];
+
+impl Settings {
+    /// Loads defaults, then `path` (if given, it must exist), then the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| SettingsError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Settings::from_sources(&text, std::env::vars())
+    }
+
+    /// Builds settings from config text and `(name, value)` environment pairs.
+    pub fn from_sources(
+        file: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut table: toml::Table = toml::from_str(file).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let defaults = toml::Table::try_from(Settings::default()).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("DOMAIND_") && k.contains("__"))
+            .collect();
+        overrides.sort();
+        for (name, raw) in overrides {
+            let rest = &name["DOMAIND_".len()..];
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let dotted = format!("{section}.{key}");
+            if FILE_ONLY.contains(&dotted.as_str()) {
+                return Err(SettingsError::Invalid {
+                    key: dotted,
+                    value: format!("{raw:?} (from {name})"),
+                    why: "this key weakens the SSRF guard and is accepted from a config file only".into(),
+                });
+            }
+            let default = defaults
+                .get(&section)
+                .and_then(|s| s.as_table())
+                .and_then(|s| s.get(&key));
+            let value = match default {
+                None => {
+                    return Err(SettingsError::Invalid {
+                        key: dotted,
+                        value: format!("{raw:?} (from {name})"),
+                        why: "no such setting".into(),
+                    })
+                }
+                Some(toml::Value::String(_)) => toml::Value::String(raw.clone()),
+                Some(toml::Value::Integer(_)) => {
+                    toml::Value::Integer(raw.trim().parse().map_err(|_| SettingsError::Invalid {
+                        key: dotted.clone(),
+                        value: format!("{raw:?} (from {name})"),
+                        why: "expected a whole number".into(),
+                    })?)
+                }
+                Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match raw.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(SettingsError::Invalid {
+                            key: dotted,
+                            value: format!("{raw:?} (from {name})"),
+                            why: "expected true or false".into(),
+                        })
+                    }
+                }),
+                Some(_) => {
+                    return Err(SettingsError::Invalid {
+                        key: dotted,
+                        value: format!("{raw:?} (from {name})"),
+                        why: "only scalar keys can be set from the environment".into(),
+                    })
+                }
+            };
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry.as_table_mut() {
+                Some(t) => {
+                    t.insert(key, value);
+                }
+                None => return Err(SettingsError::Parse(format!("`{}` is not a table", dotted))),
+            }
+        }
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| SettingsError::Parse(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+}
