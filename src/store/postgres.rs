@@ -241,6 +241,11 @@ const ROW_COLUMNS: &str = "id, tenant_id, domain, status, attempts, next_attempt
     error_message, created_at, updated_at";
 
 fn domain_row(row: &sqlx::postgres::PgRow) -> Result<DomainRow, StoreError> {
+    domain_row_with(row, true)
+}
+
+/// Decodes a `domains` row; `with_metadata = false` for queries that do not select it.
+pub(super) fn domain_row_with(row: &sqlx::postgres::PgRow, with_metadata: bool) -> Result<DomainRow, StoreError> {
     Ok(DomainRow {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -254,7 +259,7 @@ fn domain_row(row: &sqlx::postgres::PgRow) -> Result<DomainRow, StoreError> {
         processing_started_at: row.try_get("processing_started_at")?,
         processing_completed_at: row.try_get("processing_completed_at")?,
         last_processed: row.try_get("last_processed")?,
-        metadata: row.try_get("metadata")?,
+        metadata: if with_metadata { row.try_get("metadata")? } else { None },
         error_kind: row.try_get("error_kind")?,
         error_message: row.try_get("error_message")?,
         created_at: row.try_get("created_at")?,

@@ -2,7 +2,7 @@
 //! appended with bound parameters (never spliced text). The bulk requeue locks its rows with
 //! `FOR UPDATE SKIP LOCKED`, so two concurrent bulk calls never fight over the same rows.
 
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::listing::{Columns, DomainFilter};
 use super::types::{DomainRow, StoreError};
@@ -30,28 +30,7 @@ fn push_filter<'a>(sql: &mut QueryBuilder<'a, Postgres>, filter: &'a DomainFilte
 }
 
 fn domain_row(row: &sqlx::postgres::PgRow, columns: Columns) -> Result<DomainRow, StoreError> {
-    Ok(DomainRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        domain: row.try_get("domain")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        lease_owner: row.try_get("lease_owner")?,
-        lease_expires_at: row.try_get("lease_expires_at")?,
-        claim_token: row.try_get("claim_token")?,
-        processing_started_at: row.try_get("processing_started_at")?,
-        processing_completed_at: row.try_get("processing_completed_at")?,
-        last_processed: row.try_get("last_processed")?,
-        metadata: match columns {
-            Columns::Summary => None,
-            Columns::Full => row.try_get("metadata")?,
-        },
-        error_kind: row.try_get("error_kind")?,
-        error_message: row.try_get("error_message")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    super::postgres::domain_row_with(row, matches!(columns, Columns::Full))
 }
 
 pub(super) async fn list(
