@@ -191,6 +191,15 @@ impl Store {
         Ok(claimed)
     }
 
+    /// The database's plan for the claim statement (all tenants, or one): diagnostics, and what
+    /// the tests use to check the claim stays an index scan on a large table.
+    pub async fn explain_claim(&self, tenant: Option<&str>) -> Result<String, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::explain_claim(writer, tenant).await,
+            Pools::Postgres(pool) => postgres::explain_claim(pool, tenant).await,
+        }
+    }
+
     async fn claim_from(
         &self,
         owner: &str,

@@ -43,6 +43,19 @@ const CLAIM_TENANT: &str = "UPDATE domains SET status = 'processing', lease_owne
     RETURNING id, tenant_id, domain, attempts, claim_token,
               metadata->>'etag' AS etag, metadata->>'last_modified' AS last_modified";
 
+/// `EXPLAIN` of the claim statement, one line per plan node.
+pub(super) async fn explain_claim(pool: &PgPool, tenant: Option<&str>) -> Result<String, StoreError> {
+    let sql = format!("EXPLAIN {}", if tenant.is_some() { CLAIM_TENANT } else { CLAIM });
+    let mut query = sqlx::query_scalar::<_, String>(&sql)
+        .bind("explain")
+        .bind(1000.0f64)
+        .bind(100i64);
+    if let Some(t) = tenant {
+        query = query.bind(t.to_string());
+    }
+    Ok(query.fetch_all(pool).await?.join("\n"))
+}
+
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
 pub(super) async fn pending_tenants(pool: &PgPool, max: i64) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(

@@ -39,19 +39,45 @@ pub(super) async fn insert_domains(pool: &SqlitePool, tenant: &str, names: &[Str
     Ok(inserted)
 }
 
+// `INDEXED BY` pins the partial claim indexes: measured on a million pending rows, SQLite's
+// planner otherwise picks `domains_status` and sorts every pending row on each claim.
 const CLAIM: &str = "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
         claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
-    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= ?3
+    WHERE id IN (SELECT id FROM domains INDEXED BY domains_claimable
+                 WHERE status = 'pending' AND next_attempt_at <= ?3
                  ORDER BY next_attempt_at, id LIMIT ?4)
     RETURNING id, tenant_id, domain, attempts, claim_token,
               json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified";
 
 const CLAIM_TENANT: &str = "UPDATE domains SET status = 'processing', lease_owner = ?1, lease_expires_at = ?2,
         claim_token = random(), attempts = attempts + 1, processing_started_at = ?3, updated_at = ?3
-    WHERE id IN (SELECT id FROM domains WHERE status = 'pending' AND tenant_id = ?5 AND next_attempt_at <= ?3
+    WHERE id IN (SELECT id FROM domains INDEXED BY domains_claimable_by_tenant
+                 WHERE status = 'pending' AND tenant_id = ?5 AND next_attempt_at <= ?3
                  ORDER BY next_attempt_at, id LIMIT ?4)
     RETURNING id, tenant_id, domain, attempts, claim_token,
               json_extract(metadata, '$.etag') AS etag, json_extract(metadata, '$.last_modified') AS last_modified";
+
+/// `EXPLAIN QUERY PLAN` of the claim statement, one detail line per plan step.
+pub(super) async fn explain_claim(pool: &SqlitePool, tenant: Option<&str>) -> Result<String, StoreError> {
+    let sql = format!(
+        "EXPLAIN QUERY PLAN {}",
+        if tenant.is_some() { CLAIM_TENANT } else { CLAIM }
+    );
+    let now = ts(Utc::now());
+    let rows = sqlx::query(&sql)
+        .bind("explain")
+        .bind(&now)
+        .bind(&now)
+        .bind(100i64)
+        .bind(tenant)
+        .fetch_all(pool)
+        .await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("detail"))
+        .collect::<Result<_, _>>()?;
+    Ok(lines.join("\n"))
+}
 
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
 pub(super) async fn pending_tenants(pool: &SqlitePool, max: i64) -> Result<Vec<String>, StoreError> {

@@ -156,3 +156,52 @@ async fn a_big_tenant_does_not_starve_a_small_one(db: Db) {
     test_db.drop_db().await;
 }
 both_backends!(a_big_tenant_does_not_starve_a_small_one);
+
+async fn the_claim_is_an_index_scan_on_a_million_rows(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    // A million pending rows over ten tenants, inserted by the database itself.
+    let fill = match db {
+        Db::Postgres => {
+            "INSERT INTO domains (tenant_id, domain) SELECT 't' || (g % 10), 'd' || g || '.test'
+             FROM generate_series(1, 1000000) g"
+        }
+        Db::Sqlite => {
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 1000000)
+             INSERT INTO domains (tenant_id, domain) SELECT 't' || (x % 10), 'd' || x || '.test' FROM g"
+        }
+    };
+    {
+        use sqlx::Connection;
+        match db {
+            Db::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&test_db.url).await.unwrap();
+                sqlx::query(fill).execute(&mut c).await.unwrap();
+                sqlx::query("ANALYZE domains").execute(&mut c).await.unwrap();
+            }
+            Db::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&test_db.url).await.unwrap();
+                sqlx::query(fill).execute(&mut c).await.unwrap();
+                sqlx::query("ANALYZE").execute(&mut c).await.unwrap();
+            }
+        }
+    }
+    for tenant in [None, Some("t3")] {
+        let plan = store.explain_claim(tenant).await.unwrap();
+        let index = if tenant.is_some() {
+            "domains_claimable_by_tenant"
+        } else {
+            "domains_claimable"
+        };
+        assert!(plan.contains(index), "claim ({tenant:?}) does not use {index}:\n{plan}");
+        assert!(
+            !plan.contains("Seq Scan") && !plan.contains("SCAN domains"),
+            "a full scan:\n{plan}"
+        );
+    }
+    let claimed = store.claim("a", 100, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(claimed.len(), 100);
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(the_claim_is_an_index_scan_on_a_million_rows);
