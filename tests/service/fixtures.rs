@@ -44,10 +44,27 @@ static FLAKY_SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
 static FADING_SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
+/// Where `ssrf<k>-*` hosts redirect (`{trap}` = the trap listener's port): loopback and
+/// metadata addresses in every spelling a URL parser accepts.
+pub const SSRF_TARGETS: [&str; 8] = [
+    "http://127.0.0.1:{trap}/",
+    "http://2130706433:{trap}/",
+    "http://0x7f000001:{trap}/",
+    "http://0177.0.0.1:{trap}/",
+    "http://[::1]:{trap}/",
+    "http://[::ffff:127.0.0.1]:{trap}/",
+    "http://localhost:{trap}/",
+    "http://169.254.169.254/latest/meta-data/",
+];
+
 /// A running fixture server.
 pub struct Fixture {
     /// Port of the fixture server.
     pub port: u16,
+    /// A loopback listener that only counts connections: nothing may ever reach it.
+    pub trap_port: u16,
+    /// Connections the trap accepted.
+    pub trap_hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// A port nothing listens on (connection refused).
     pub closed_port: u16,
     handle: actix_web::dev::ServerHandle,
@@ -63,6 +80,19 @@ impl Fixture {
 async fn respond(req: HttpRequest) -> HttpResponse {
     let host = req.connection_info().host().split(':').next().unwrap_or("").to_string();
     let port = req.app_data::<web::Data<u16>>().map(|p| *p.get_ref()).unwrap_or(0);
+    let trap = req.app_data::<web::Data<Trap>>().map(|t| t.0).unwrap_or(0);
+    if let Some(k) = host
+        .strip_prefix("ssrf")
+        .and_then(|r| r.split('-').next())
+        .and_then(|k| k.parse::<usize>().ok())
+    {
+        let target = SSRF_TARGETS
+            .get(k)
+            .copied()
+            .unwrap_or("http://127.0.0.1/")
+            .replace("{trap}", &trap.to_string());
+        return HttpResponse::Found().insert_header(("Location", target)).finish();
+    }
     if req.path() == "/robots.txt" {
         return HttpResponse::NotFound().finish();
     }
@@ -131,8 +161,22 @@ async fn respond(req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// The trap listener's port, for the request handler.
+#[derive(Clone, Copy)]
+struct Trap(u16);
+
 /// Starts the fixture server on a free loopback port.
 pub fn start() -> Fixture {
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind trap");
+    let trap_port = trap.local_addr().expect("trap addr").port();
+    let trap_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hits = trap_hits.clone();
+    std::thread::spawn(move || {
+        for conn in trap.incoming() {
+            hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind fixture");
     let port = listener.local_addr().expect("fixture addr").port();
     let closed_port = {
@@ -142,6 +186,7 @@ pub fn start() -> Fixture {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(port))
+            .app_data(web::Data::new(Trap(trap_port)))
             .default_service(web::to(respond))
     })
     .workers(1)
@@ -153,6 +198,8 @@ pub fn start() -> Fixture {
     actix_rt::spawn(server);
     Fixture {
         port,
+        trap_port,
+        trap_hits,
         closed_port,
         handle,
     }

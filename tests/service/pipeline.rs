@@ -331,3 +331,26 @@ async fn a_recrawl_keeps_the_last_good_metadata_on_304_and_on_failure(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(a_recrawl_keeps_the_last_good_metadata_on_304_and_on_failure);
+
+async fn redirects_to_loopback_or_metadata_addresses_are_blocked_and_never_connected(db: Db) {
+    use crate::fixtures::SSRF_TARGETS;
+    let app = spawn_app(db).await;
+    let names: Vec<String> = (0..SSRF_TARGETS.len()).map(|k| format!("ssrf{k}-x.test")).collect();
+    app.add_domains(&names).await;
+    let (_, body) = app.process(20).await;
+    assert_eq!(body["results"]["processed"], SSRF_TARGETS.len(), "{body}");
+    for (name, target) in names.iter().zip(SSRF_TARGETS) {
+        let row = app.row(name).await;
+        assert_eq!(
+            (row.status.as_str(), row.error_kind.as_deref()),
+            ("error", Some("blocked")),
+            "{name} -> {target}: {:?}",
+            row.error_message
+        );
+    }
+    // The guard refused every hop before connecting: the loopback trap saw nothing.
+    assert_eq!(app.fixture.trap_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(app.fixture.trap_port > 0);
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(redirects_to_loopback_or_metadata_addresses_are_blocked_and_never_connected);

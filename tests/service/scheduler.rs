@@ -86,17 +86,29 @@ async fn jobs_api_lists_pauses_resumes_and_triggers(db: Db) {
     app.add_domains(&["alpha-2.test".to_string()]).await;
     app.wait_until_settled(Duration::from_secs(10)).await;
 
-    let (code, body) = app.get("/api/v1/jobs/process_pending_domains/runs?limit=500").await;
-    assert_eq!(code, 200, "{body}");
+    // The run row is completed just after the drain's writes land: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (code, body) = app.get("/api/v1/jobs/process_pending_domains/runs?limit=500").await;
+        assert_eq!(code, 200, "{body}");
+        let scheduled_done = body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["trigger"] == "schedule" && r["summary"]["processed"] == 1);
+        if scheduled_done {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled run processed the row: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let runs = body["runs"].as_array().unwrap();
     assert!(
         runs.iter()
             .any(|r| r["trigger"] == "manual" && r["summary"]["processed"] == 1),
-        "{body}"
-    );
-    assert!(
-        runs.iter()
-            .any(|r| r["trigger"] == "schedule" && r["summary"]["processed"] == 1),
         "{body}"
     );
     assert!(runs.iter().all(|r| r["instance"] == app.instance()));
@@ -263,7 +275,17 @@ async fn cluster_jobs_run_each_time_once_across_instances_and_fail_over(db: Db) 
     let runs = store.runs("recrawl_stale", None, 1000).await.unwrap();
     let succeeded: Vec<_> = runs.iter().filter(|r| r.outcome == "succeeded").collect();
     let requeued = store.count_by_status().await.unwrap()["pending"];
-    assert_eq!(requeued as usize, succeeded.len(), "one side effect per run: {runs:?}");
+    // One side effect per run: a run stopped by the shutdown between its body and its record
+    // stays `running`, so the count lies between the succeeded and the started runs.
+    let started = runs
+        .iter()
+        .filter(|r| r.outcome == "succeeded" || r.outcome == "running")
+        .count();
+    assert!(
+        (succeeded.len()..=started).contains(&(requeued as usize)),
+        "{requeued} rows requeued by {} succeeded / {started} started runs: {runs:?}",
+        succeeded.len()
+    );
     let mut times: Vec<_> = runs.iter().map(|r| r.scheduled_for).collect();
     times.sort();
     times.dedup();
