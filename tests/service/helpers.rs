@@ -134,6 +134,24 @@ impl TestDb {
     }
 }
 
+/// Polls `probe` until it yields a value (every 20 ms), or fails the test after `within`
+/// naming `what`. The one place tests wait for something to happen: on a condition, never for
+/// a fixed time.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Settings for a test: the fixture mapped for `*.test`, http only, port 0, fast writer, and a
 /// scheduler that never fires on its own (tests opt in with `schedule_every`).
 pub fn test_settings(db_url: &str, fixture: &Fixture) -> Settings {
@@ -296,18 +314,11 @@ impl TestApp {
 
     /// Waits until no row is pending or processing.
     pub async fn wait_until_settled(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
+        eventually(within, "rows settle (none pending or processing)", || async {
             let counts = self.store.count_by_status().await.expect("counts");
-            if counts["pending"] == 0 && counts["processing"] == 0 {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rows still unsettled after {within:?}: {counts:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (counts["pending"] == 0 && counts["processing"] == 0).then_some(())
+        })
+        .await
     }
 
     /// Graceful stop; returns the exit code; drops the database.

@@ -8,7 +8,7 @@ use domaind::model::{DomainName, ErrorKind, Metadata, Outcome, OutcomeKind};
 use domaind::store::{NewRun, Store};
 
 use crate::both_backends;
-use crate::helpers::{Db, TestDb};
+use crate::helpers::{eventually, Db, TestDb};
 
 async fn finish(store: &Store, owner: &str, kind: OutcomeKind) -> i64 {
     let claimed = store.claim(owner, 1, Duration::from_secs(30)).await.unwrap().remove(0);
@@ -53,10 +53,13 @@ async fn reclaim_and_recrawl_move_the_right_rows_and_only_those(db: Db) {
         .unwrap()
         .remove(0)
         .id;
-    tokio::time::sleep(Duration::from_millis(20)).await;
 
     // Only the processing row whose lease expired goes back.
-    assert_eq!(store.reclaim_expired().await.unwrap(), 1);
+    let reclaimed = eventually(Duration::from_secs(2), "the zero lease expires", || async {
+        Some(store.reclaim_expired().await.unwrap()).filter(|n| *n > 0)
+    })
+    .await;
+    assert_eq!(reclaimed, 1);
     let status = |id| {
         let store = store.clone();
         async move { store.get_domain(id).await.unwrap().unwrap().status }
@@ -97,9 +100,12 @@ async fn the_leader_lease_has_one_holder_and_fails_over(db: Db) {
         a.acquire_leadership("scheduler", "a", ttl).await.unwrap(),
         "the holder renews"
     );
-    // a stops renewing (dies): once the lease expires b takes over, and a cannot come back.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(b.acquire_leadership("scheduler", "b", ttl).await.unwrap());
+    // a stops renewing (dies): once the lease expires (on the database clock) b takes over...
+    eventually(Duration::from_secs(3), "b takes over the expired lease", || async {
+        b.acquire_leadership("scheduler", "b", ttl).await.unwrap().then_some(())
+    })
+    .await;
+    // ...and a cannot come back.
     assert!(!a.acquire_leadership("scheduler", "a", ttl).await.unwrap());
     // A clean release hands over at once.
     b.release_leadership("scheduler", "b").await.unwrap();
@@ -164,9 +170,11 @@ async fn a_cluster_fire_time_is_recorded_once_and_history_pages(db: Db) {
     assert!(oldest.finished_at.is_some() && oldest.duration_ms.is_some_and(|d| d >= 0));
     assert_eq!(oldest.scheduled_for, at);
 
-    // Pruning keeps runs still running, removes finished history.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let pruned = store.prune_history(Duration::ZERO, 2).await.unwrap();
+    // Pruning keeps runs still running, removes finished history (once it is older than now).
+    let pruned = eventually(Duration::from_secs(2), "finished history becomes prunable", || async {
+        Some(store.prune_history(Duration::ZERO, 2).await.unwrap()).filter(|n| *n > 0)
+    })
+    .await;
     assert_eq!(pruned, 1);
     let left = store.runs("prune_history", None, 10).await.unwrap();
     assert!(left.iter().all(|r| r.outcome == "running"), "{left:?}");

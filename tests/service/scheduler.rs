@@ -9,7 +9,7 @@ use domaind::settings::{JobSettings, Settings};
 use domaind::store::Store;
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_on, spawn_app_with, Db, TestDb};
+use crate::helpers::{eventually, spawn_app_on, spawn_app_with, Db, TestDb};
 
 /// A job entry; `args` are raw TOML values (`"30d"`, `5`).
 fn job(id: &str, trigger: &str, spec: &str, args: &[(&str, &str)]) -> JobSettings {
@@ -74,6 +74,7 @@ async fn jobs_api_lists_pauses_resumes_and_triggers(db: Db) {
     let (code, _) = app.post("/api/v1/jobs/process_pending_domains/pause").await;
     assert_eq!(code, 200);
     app.add_domains(&["alpha-1.test".to_string()]).await;
+    // An absence can only be observed over time: four fire intervals pass with nothing claimed.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(app.row("alpha-1.test").await.status, "pending");
     // A manual run still works and is recorded as such.
@@ -87,24 +88,15 @@ async fn jobs_api_lists_pauses_resumes_and_triggers(db: Db) {
     app.wait_until_settled(Duration::from_secs(10)).await;
 
     // The run row is completed just after the drain's writes land: wait for it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let body = loop {
+    let body = eventually(Duration::from_secs(10), "a scheduled run processed the row", || async {
         let (code, body) = app.get("/api/v1/jobs/process_pending_domains/runs?limit=500").await;
         assert_eq!(code, 200, "{body}");
-        let scheduled_done = body["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["trigger"] == "schedule" && r["summary"]["processed"] == 1);
-        if scheduled_done {
-            break body;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no scheduled run processed the row: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let runs = body["runs"].as_array().unwrap();
+        runs.iter()
+            .any(|r| r["trigger"] == "schedule" && r["summary"]["processed"] == 1)
+            .then_some(body.clone())
+    })
+    .await;
     let runs = body["runs"].as_array().unwrap();
     assert!(
         runs.iter()
@@ -145,8 +137,13 @@ async fn a_fire_over_max_instances_is_recorded_skipped(db: Db) {
     .await;
     app.add_domains(&["slow-1.test".to_string()]).await;
     let first = app.post("/api/v1/jobs/process_pending_domains/run");
+    // The second run is asked for once the first is known to be running.
     let second = async {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        eventually(Duration::from_secs(5), "the first run is in progress", || async {
+            let (_, body) = app.get("/api/v1/jobs").await;
+            (body["jobs"][0]["running"] == 1).then_some(())
+        })
+        .await;
         app.post("/api/v1/jobs/process_pending_domains/run").await
     };
     let ((_, first), (code, second)) = tokio::join!(first, second);
@@ -199,16 +196,17 @@ async fn a_restart_after_downtime_applies_coalesce_and_misfire_rules(db: Db) {
         let store = store.clone();
         async move { store.runs(id, None, 100).await.unwrap() }
     };
-    // Cluster jobs fire once this instance leads (at once, or after the old lease's TTL).
-    let deadline = std::time::Instant::now() + Duration::from_secs(8);
-    while !runs("recrawl_stale").await.iter().any(|r| r.outcome == "succeeded") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the restarted scheduler never fired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Cluster jobs fire once this instance leads (at once, or after the old lease's TTL); the
+    // downtime batch of each job is recorded by its first poll.
+    eventually(
+        Duration::from_secs(8),
+        "the restarted scheduler fires both jobs",
+        || async {
+            let ran = |runs: Vec<domaind::store::JobRunRow>| runs.iter().any(|r| r.outcome == "succeeded");
+            (ran(runs("recrawl_stale").await) && ran(runs("reclaim_expired_leases").await)).then_some(())
+        },
+    )
+    .await;
     // coalesce = false, grace 1 s: the fires older than the grace are missed, one per fire.
     let strict = runs("reclaim_expired_leases").await;
     let missed = strict.iter().filter(|r| r.outcome == "missed").count();
@@ -263,6 +261,8 @@ async fn cluster_jobs_run_each_time_once_across_instances_and_fail_over(db: Db) 
     };
     let a = spawn_app_on(&test_db.url, configure).await;
     let b = spawn_app_on(&test_db.url, configure).await;
+    // The assertions count fires per wall-clock window (one instance firing, not two), so the
+    // test observes two fixed windows: one with both instances up, one after the leader left.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let leader_runs = store.runs("recrawl_stale", None, 1000).await.unwrap();
     let leader = leader_runs.first().map(|r| r.instance.clone()).expect("some runs");

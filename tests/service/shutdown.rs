@@ -2,13 +2,13 @@
 //! every finished attempt is written, released attempts are not counted.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use domaind::model::DomainName;
 
 use crate::both_backends;
 use crate::fixtures;
-use crate::helpers::{Db, TestDb};
+use crate::helpers::{eventually, Db, TestDb};
 
 async fn sigterm_with_rows_in_flight_exits_cleanly(db: Db) {
     let fixture = fixtures::start();
@@ -59,28 +59,21 @@ args = {{ limit = 1000 }}
         .expect("start domaind");
 
     // Wait until work is in flight and some of it finished.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "rows in flight and some completed", || async {
         let counts = store.count_by_status().await.unwrap();
-        if counts["processing"] > 0 && counts["completed"] > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never saw rows in flight: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (counts["processing"] > 0 && counts["completed"] > 0).then_some(())
+    })
+    .await;
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "domaind did not exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = eventually(Duration::from_secs(30), "domaind exits after SIGTERM", || {
+        let exited = child.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
     assert_eq!(status.code(), Some(0), "exit status {status:?}");
 
     let counts = store.count_by_status().await.unwrap();

@@ -4,7 +4,7 @@
 use domaind::faults::{panic_on, Stage};
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, Db};
+use crate::helpers::{eventually, spawn_app_with, Db};
 
 async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
     // One attempt only: the crashed attempt must be final here (retries are tested elsewhere).
@@ -38,35 +38,32 @@ async fn injected_panics_fail_one_attempt_and_restart_the_worker(db: Db) {
     }
 
     // Restarts are visible, and every extractor and parser thread is running again.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    let within = std::time::Duration::from_secs(5);
+    let status = eventually(within, "pool back to full size", || async {
         let status = app.status().await;
-        let actors = status["actors"].as_array().unwrap().clone();
         let running = |prefix: &str| {
-            actors
+            status["actors"]
+                .as_array()
+                .unwrap()
                 .iter()
                 .filter(|a| a["name"].as_str().unwrap().starts_with(prefix) && a["state"] == "running")
                 .count()
         };
-        let restarts = |prefix: &str| -> u64 {
-            actors
-                .iter()
-                .filter(|a| a["name"].as_str().unwrap().starts_with(prefix))
-                .map(|a| a["restarts"].as_u64().unwrap())
-                .sum()
-        };
-        if running("extractor-") == 4 && running("parser-") == 2 {
-            assert_eq!(restarts("extractor-"), 1, "{status}");
-            assert_eq!(restarts("parser-"), 1, "{status}");
-            assert_eq!(status["restarts_total"], 2);
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pool not back to full size: {status}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        (running("extractor-") == 4 && running("parser-") == 2).then_some(status)
+    })
+    .await;
+    let restarts = |prefix: &str| -> u64 {
+        status["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["name"].as_str().unwrap().starts_with(prefix))
+            .map(|a| a["restarts"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(restarts("extractor-"), 1, "{status}");
+    assert_eq!(restarts("parser-"), 1, "{status}");
+    assert_eq!(status["restarts_total"], 2);
 
     // The pipeline keeps working after the restarts.
     app.add_domains(&["bravo-after.test".to_string()]).await;
