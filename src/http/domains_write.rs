@@ -33,7 +33,7 @@ pub struct BulkRetryQuery {
 
 /// Puts one finished (`completed` or `error`) row back to `pending` now with a fresh attempt
 /// budget and answers the row (without attempts). A `pending` or `processing` row is refused
-/// with 400 (it will be processed anyway); a missing or other tenant's row is a 404.
+/// with 409 (it will be processed anyway); a missing or other tenant's row is a 404.
 #[post("/api/v1/domains/{id}/retry")]
 pub async fn retry_one(
     app: web::Data<AppState>,

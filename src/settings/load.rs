@@ -1,8 +1,7 @@
 //! Loading: the `Settings` root, defaults < file < `DOMAIND_<SECTION>__<KEY>` environment,
-//! the file-only keys, duration parsing, and the masked copy that is safe to print.
+//! the file-only keys, and the masked copy that is safe to print.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,40 +55,6 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// `[alerts]`
     pub alerts: AlertSettings,
-}
-
-/// Parses a duration like `500ms`, `30s`, `5m`, `1h30m`, `2d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("expected a number at `{rest}`"));
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("number too large in `{s}`"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "d" => Duration::from_secs(n.saturating_mul(86_400)),
-            "" => return Err(format!("missing unit after {n} (use ms, s, m, h or d)")),
-            other => return Err(format!("unknown unit `{other}` (use ms, s, m, h or d)")),
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
 }
 
 impl Settings {

@@ -11,5 +11,5 @@ mod sections;
 mod tests;
 mod validate;
 
-pub use load::{parse_duration, Settings, SettingsError};
+pub use load::{Settings, SettingsError};
 pub use sections::*;

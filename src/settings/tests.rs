@@ -1,7 +1,5 @@
 //! Settings: loading, overrides, validation messages.
 
-use std::time::Duration;
-
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -135,12 +133,4 @@ fn masked_settings_hide_secrets() {
     let shown = serde_json::to_string(&s.masked()).unwrap();
     assert!(!shown.contains("hunter2") && !shown.contains("admin-secret"), "{shown}");
     assert!(shown.contains("postgres://u:***@db/x"), "{shown}");
-}
-
-#[test]
-fn durations_parse() {
-    assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-    assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-    assert!(parse_duration("5").unwrap_err().contains("missing unit"));
-    assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
 }

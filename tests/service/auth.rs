@@ -2,23 +2,13 @@
 //! token writes only to its tenant, `/health/*` stays open, and a non-loopback bind without a
 //! token is refused at start.
 
-use domaind::settings::TokenSettings;
-
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, test_settings, Db};
+use crate::helpers::{spawn_app_with_tokens, test_settings, Db};
 
-const ADMIN: &str = "admin-token-0123456789";
-const T1: &str = "t1-token-0123456789";
+use crate::helpers::{ADMIN_TOKEN as ADMIN, T1_TOKEN as T1};
 
 async fn tokens_guard_the_api_and_bind_tenants(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.http.token = ADMIN.into();
-        s.http.tokens = vec![TokenSettings {
-            token: T1.into(),
-            tenant: Some("t1".into()),
-        }];
-    })
-    .await;
+    let app = spawn_app_with_tokens(db).await;
     let post = |token: Option<&'static str>, body: &'static str| {
         let mut req = app
             .client

@@ -244,6 +244,23 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     }
 }
 
+/// The admin token of `spawn_app_with_tokens` (sees every tenant).
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
+/// The token of `spawn_app_with_tokens` bound to tenant `t1`.
+pub const T1_TOKEN: &str = "t1-token-0123456789";
+
+/// Starts the service with an admin token and a token bound to tenant `t1`.
+pub async fn spawn_app_with_tokens(db: Db) -> TestApp {
+    spawn_app_with(db, |s| {
+        s.http.token = ADMIN_TOKEN.into();
+        s.http.tokens = vec![domaind::settings::TokenSettings {
+            token: T1_TOKEN.into(),
+            tenant: Some("t1".into()),
+        }];
+    })
+    .await
+}
+
 /// Starts the service with the default test settings.
 pub async fn spawn_app(db: Db) -> TestApp {
     spawn_app_with(db, |_| {}).await

@@ -1,26 +1,17 @@
 //! Tenant-bound tokens: a token bound to `t1` lists, reads, retries, deletes and exports only
 //! `t1` rows; another tenant's ids and names answer 404 and stay untouched.
 
-use domaind::settings::TokenSettings;
 use reqwest::Method;
 
 use super::export::parse_csv;
 use super::{add, assert_json_error, call, call_text, names};
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, Db};
+use crate::helpers::{spawn_app_with_tokens, Db};
 
-const ADMIN: &str = "admin-token-0123456789";
-const T1: &str = "t1-token-0123456789";
+use crate::helpers::{ADMIN_TOKEN as ADMIN, T1_TOKEN as T1};
 
 async fn a_tenant_token_sees_and_changes_only_its_tenant(db: Db) {
-    let app = spawn_app_with(db, |s| {
-        s.http.token = ADMIN.into();
-        s.http.tokens = vec![TokenSettings {
-            token: T1.into(),
-            tenant: Some("t1".into()),
-        }];
-    })
-    .await;
+    let app = spawn_app_with_tokens(db).await;
     add(&app, "default", &names("notfound-d", 2), Some(ADMIN)).await;
     add(&app, "t1", &names("notfound-t", 2), Some(ADMIN)).await;
     let (code, _) = call(
