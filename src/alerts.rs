@@ -161,7 +161,7 @@ impl Alerts {
             alert = alert.kind,
             job = alert.job.as_deref().unwrap_or(""),
             consecutive_failures = alert.consecutive_failures.unwrap_or(0),
-            message = %alert.message,
+            detail = %alert.message,
             "ALERT"
         );
         let Some(queue) = &self.queue else { return };

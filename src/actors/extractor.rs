@@ -163,7 +163,7 @@ async fn attempt(
     metrics.fetch_seconds.observe_duration(fetch_started.elapsed());
     let (kind, http_status) = match fetched {
         Err(e) => {
-            tracing::debug!(error_kind = %e.kind, message = %e.message, "attempt failed");
+            tracing::debug!(error_kind = %e.kind, reason = %e.message, "attempt failed");
             let retry_in = retry_in(e.is_transient(), e.retry_after);
             (
                 OutcomeKind::Failed {
@@ -195,6 +195,12 @@ async fn attempt(
                 ),
                 Ok(mut meta) => {
                     page.fill_request_facts(&mut meta, body_len);
+                    tracing::debug!(
+                        status,
+                        bytes = body_len,
+                        title = meta.title.as_deref().unwrap_or(""),
+                        "page extracted"
+                    );
                     (OutcomeKind::Completed(Box::new(meta)), Some(status))
                 }
             }

@@ -83,8 +83,12 @@ pub struct Fetcher {
     concurrency: usize,
     claim_batch: usize,
     lease: Duration,
-    // Domain id → the drain it belongs to; an entry lives from claim until its write is reported.
-    in_flight: HashMap<i64, u64>,
+    // Domain id → the drain it belongs to and the row's tenant; an entry lives from claim until
+    // its write is reported.
+    in_flight: HashMap<i64, (u64, String)>,
+    // `pipeline.max_in_flight_per_tenant` (0 = none) and, when set, rows in flight per tenant.
+    tenant_cap: usize,
+    tenant_in_flight: HashMap<String, usize>,
     drains: BTreeMap<u64, Drain>,
     next_drain: u64,
     claiming: bool,
@@ -99,6 +103,7 @@ impl Fetcher {
         extractors: Vec<Addr<Extractor>>,
         concurrency: usize,
         claim_batch: usize,
+        tenant_cap: usize,
         lease: Duration,
     ) -> Fetcher {
         Fetcher {
@@ -110,6 +115,8 @@ impl Fetcher {
             claim_batch,
             lease,
             in_flight: HashMap::new(),
+            tenant_cap,
+            tenant_in_flight: HashMap::new(),
             drains: BTreeMap::new(),
             next_drain: 0,
             claiming: false,
@@ -134,21 +141,31 @@ impl Fetcher {
         let store = self.store.clone();
         let owner = self.state.instance.clone();
         let lease = self.lease;
-        let claim = async move { store.claim(&owner, n, lease).await };
+        let (cap, tenants) = (self.tenant_cap, self.tenant_in_flight.clone());
+        let claim = async move {
+            match cap {
+                0 => store.claim(&owner, n, lease).await.map(|rows| (rows, false)),
+                cap => store.claim_capped(&owner, n, lease, cap, &tenants).await,
+            }
+        };
         ctx.spawn(claim.into_actor(self).map(move |result, act, ctx| {
             act.claiming = false;
+            // Held back by the per-tenant cap: claim again when a write frees room, not now.
+            let mut wait_for_writes = false;
             match result {
-                Ok(rows) => {
+                Ok((rows, capped)) => {
                     let got = rows.len();
                     tracing::debug!(requested = n, claimed = got, "claim");
                     act.state.metrics.claim_batch_size.observe(got as f64);
                     if let Some(drain) = act.drains.get_mut(&drain_id) {
                         drain.remaining -= got.min(drain.remaining);
                         drain.outstanding += got;
-                        if got < n {
+                        // A capped tenant still has rows: claim again once its writes free room.
+                        if got < n && !capped {
                             drain.exhausted = true;
                         }
                     }
+                    wait_for_writes = capped && got < n;
                     for row in rows {
                         act.dispatch(drain_id, row);
                     }
@@ -162,12 +179,17 @@ impl Fetcher {
                 }
             }
             act.finish_drains();
-            act.pump(ctx);
+            if !wait_for_writes {
+                act.pump(ctx);
+            }
         }));
     }
 
     fn dispatch(&mut self, drain_id: u64, row: ClaimedDomain) {
-        self.in_flight.insert(row.id, drain_id);
+        if self.tenant_cap > 0 {
+            *self.tenant_in_flight.entry(row.tenant_id.clone()).or_default() += 1;
+        }
+        self.in_flight.insert(row.id, (drain_id, row.tenant_id.clone()));
         self.state.metrics.domains_in_flight.set(self.in_flight.len() as i64);
         let extractor = &self.extractors[self.next_extractor % self.extractors.len()];
         self.next_extractor = self.next_extractor.wrapping_add(1);
@@ -259,9 +281,15 @@ impl Handler<BatchWritten> for Fetcher {
 
     fn handle(&mut self, msg: BatchWritten, ctx: &mut Context<Self>) {
         for written in msg.0.domains {
-            let Some(drain_id) = self.in_flight.remove(&written.id) else {
+            let Some((drain_id, tenant)) = self.in_flight.remove(&written.id) else {
                 continue;
             };
+            if let Some(count) = self.tenant_in_flight.get_mut(&tenant) {
+                *count -= 1;
+                if *count == 0 {
+                    self.tenant_in_flight.remove(&tenant);
+                }
+            }
             let Some(drain) = self.drains.get_mut(&drain_id) else {
                 continue;
             };

@@ -108,7 +108,7 @@ pub(super) async fn execute_and_finish(
     let span = tracing::info_span!("job_run", job = %def.id, run_id, %scheduled_for);
     let result = match crate::faults::job_fault(&state.instance, &def.id) {
         Some(injected) => Err(injected),
-        None => tracing::Instrument::instrument(execute(kind, limit, list_domains, store, fetcher), span).await,
+        None => tracing::Instrument::instrument(execute(kind, limit, list_domains, store, fetcher), span.clone()).await,
     };
     let (outcome, summary, error, drain) = match result {
         Ok((summary, drain)) => {
@@ -122,10 +122,11 @@ pub(super) async fn execute_and_finish(
         }
         Err(e) => ("failed", serde_json::Value::Null, Some(e), None),
     };
-    match outcome {
+    // The result line belongs to the run's span, so a log search by run_id finds it.
+    span.in_scope(|| match outcome {
         "succeeded" => tracing::info!(job = %def.id, %summary, "job run succeeded"),
         _ => tracing::error!(job = %def.id, error = error.as_deref().unwrap_or(""), "job run failed"),
-    }
+    });
     if let Err(e) = store
         .finish_run(run_id, outcome, Some(&summary), error.as_deref())
         .await

@@ -77,6 +77,7 @@ pub fn start_pipeline(
         extractors,
         p.concurrency,
         p.claim_batch,
+        p.max_in_flight_per_tenant,
         p.lease(),
     )
     .start();

@@ -1,5 +1,5 @@
 //! Bearer-token check for everything under `/api/` when `http.token` or `[[http.tokens]]` is
-//! set. `/health/*` stays open. Tokens are compared in constant time and never logged. A
+//! set (and for `/metrics` with `http.metrics_require_token`). `/health/*` stays open. Tokens are compared in constant time and never logged. A
 //! tenant-bound token puts its tenant into the request as `TenantScope`; handlers use it to
 //! show and change only that tenant's rows (other tenants' rows answer 404, not 403).
 
@@ -49,7 +49,8 @@ pub async fn require_token(
         .app_data::<web::Data<AppState>>()
         .map(|a| a.settings.http.clone())
         .unwrap_or_default();
-    if http.auth_required() && req.path().starts_with("/api/") {
+    let protected = req.path().starts_with("/api/") || (http.metrics_require_token && req.path() == "/metrics");
+    if http.auth_required() && protected {
         let presented = req
             .headers()
             .get("authorization")

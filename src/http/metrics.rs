@@ -1,9 +1,10 @@
 //! `GET /metrics` (Prometheus text format 0.0.4) and the middleware counting every request as
 //! `domaind_http_requests_total{route,status}` — `route` is the matched route pattern
 //! (`/api/v1/jobs/{id}/run`), never the raw path, so the label set stays bounded; requests no
-//! route matched count as `unmatched`. `/metrics` is open, like `/health/*`, even when an API
-//! token is set: it shows counts, never rows (an `[http]` option to require the token is not
-//! there yet).
+//! route matched count as `unmatched`. `/metrics` is open by default, like `/health/*`, even
+//! when an API token is set: it shows counts, never rows. With `http.metrics_require_token` it
+//! needs an unrestricted token; a tenant-bound token gets 403, because the counts cover every
+//! tenant.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{get, web, HttpResponse};
 
+use super::auth::TenantScope;
+use super::error::ApiError;
 use super::routes::AppState;
 use crate::metrics::{Snapshot, CONTENT_TYPE};
 
@@ -20,7 +23,12 @@ const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The Prometheus exposition of this instance's metrics.
 #[get("/metrics")]
-pub async fn scrape(app: web::Data<AppState>) -> HttpResponse {
+pub async fn scrape(app: web::Data<AppState>, scope: TenantScope) -> Result<HttpResponse, ApiError> {
+    if let Some(tenant) = scope.0 {
+        return Err(ApiError::Forbidden(format!(
+            "/metrics covers every tenant; the token for tenant {tenant:?} cannot read it"
+        )));
+    }
     let domains = match tokio::time::timeout(COUNT_TIMEOUT, app.store.count_by_status()).await {
         Ok(Ok(counts)) => Some(counts),
         Ok(Err(e)) => {
@@ -39,9 +47,9 @@ pub async fn scrape(app: web::Data<AppState>) -> HttpResponse {
         fenced_writes_lost: state.fenced_writes_lost(),
         uptime_seconds: (chrono::Utc::now() - state.started_at).num_milliseconds().max(0) as f64 / 1000.0,
     };
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
-        .body(state.metrics.render(&snapshot))
+        .body(state.metrics.render(&snapshot)))
 }
 
 /// Middleware: counts each request by matched route pattern and response status.

@@ -45,6 +45,10 @@ pub struct HttpSettings {
     pub workers: usize,
     /// More tokens, each optionally bound to one tenant (`[[http.tokens]]`).
     pub tokens: Vec<TokenSettings>,
+    /// Whether `GET /metrics` needs an unrestricted token too (it shows counts across all
+    /// tenants, so a tenant-bound token is refused with 403). Off by default: scrapers
+    /// usually sit on a private network, like load balancers asking `/health/*`.
+    pub metrics_require_token: bool,
 }
 
 /// One `[[http.tokens]]` entry.
@@ -75,6 +79,7 @@ impl Default for HttpSettings {
             max_body_bytes: 2 * 1024 * 1024,
             workers: 2,
             tokens: Vec::new(),
+            metrics_require_token: false,
         }
     }
 }
@@ -91,6 +96,9 @@ pub struct PipelineSettings {
     pub parsers: usize,
     /// Largest claim statement.
     pub claim_batch: usize,
+    /// Most domains of one tenant in flight on this instance at once (0 = no cap). With
+    /// several instances a tenant may have up to instances × this in flight.
+    pub max_in_flight_per_tenant: usize,
     /// Lease length; renewed every third of it while a domain is in flight.
     pub lease_secs: u64,
     /// On shutdown, how long in-flight domains may take to finish before their leases are released.
@@ -104,6 +112,7 @@ impl Default for PipelineSettings {
             extractors: 8,
             parsers: 0,
             claim_batch: 100,
+            max_in_flight_per_tenant: 0,
             lease_secs: 30,
             shutdown_grace_secs: 10,
         }

@@ -49,6 +49,16 @@ impl Settings {
                     .map_err(|why| bad(&format!("http.tokens[{i}].tenant"), format!("{tenant:?}"), &why))?;
             }
         }
+        if self.http.metrics_require_token
+            && self.http.token.is_empty()
+            && self.http.tokens.iter().all(|t| t.tenant.is_some())
+        {
+            return Err(bad(
+                "http.metrics_require_token",
+                true,
+                "needs an unrestricted token (`http.token` or a `[[http.tokens]]` entry without `tenant`)",
+            ));
+        }
         if self.http.workers == 0 {
             return Err(bad("http.workers", 0, "must be at least 1"));
         }

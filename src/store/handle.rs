@@ -5,7 +5,7 @@
 //! never fight over the lock) and a small reader pool. PostgreSQL uses one pool and the
 //! database's clock for every lease and schedule comparison.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -189,6 +189,73 @@ impl Store {
         }
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
+    }
+
+    /// Like [`Store::claim`], but no tenant ends up with more than `cap` rows in flight, counting
+    /// the `in_flight` ones this owner already holds (`pipeline.max_in_flight_per_tenant`). Shares
+    /// are still equal, and what a tenant cannot use goes to the others with room, never past
+    /// their cap. Returns the rows and whether some tenant with pending rows was held back by
+    /// its cap (then fewer than `n` rows does not mean nothing is claimable).
+    ///
+    /// Only the first 1,000 tenants with pending rows (in id order) are considered per claim;
+    /// later ones get their turn as earlier ones run dry.
+    pub async fn claim_capped(
+        &self,
+        owner: &str,
+        n: usize,
+        lease: Duration,
+        cap: usize,
+        in_flight: &HashMap<String, usize>,
+    ) -> Result<(Vec<ClaimedDomain>, bool), StoreError> {
+        if n == 0 {
+            return Ok((Vec::new(), false));
+        }
+        let tenants = match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::pending_tenants(writer, MAX_FAIR_TENANTS).await?,
+            Pools::Postgres(pool) => postgres::pending_tenants(pool, MAX_FAIR_TENANTS).await?,
+        };
+        let mut capped = false;
+        let mut room: Vec<(String, usize)> = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
+            match cap.saturating_sub(in_flight.get(&tenant).copied().unwrap_or(0)) {
+                0 => capped = true,
+                r => room.push((tenant, r)),
+            }
+        }
+        if !room.is_empty() {
+            let start = self.fair_offset.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % room.len();
+            room.rotate_left(start);
+        }
+        let mut claimed = Vec::with_capacity(n);
+        // Rounds of equal shares among tenants that still have room and rows, until `n` rows
+        // or nobody can give more.
+        loop {
+            let active = room.iter().filter(|(_, r)| *r > 0).count();
+            if active == 0 || claimed.len() >= n {
+                break;
+            }
+            let share = (n - claimed.len()).div_ceil(active);
+            let before = claimed.len();
+            for (tenant, left) in room.iter_mut().filter(|(_, r)| *r > 0) {
+                let want = share.min(*left).min(n - claimed.len());
+                if want == 0 {
+                    break;
+                }
+                let got = self.claim_from(owner, want, lease, Some(tenant)).await?;
+                *left -= got.len();
+                if got.len() < want {
+                    *left = 0; // no more pending rows for this tenant
+                } else if *left == 0 {
+                    capped = true;
+                }
+                claimed.extend(got);
+            }
+            if claimed.len() == before {
+                break;
+            }
+        }
+        claimed.sort_by_key(|c| c.id);
+        Ok((claimed, capped))
     }
 
     /// The database's plan for the claim statement (all tenants, or one): diagnostics, and what

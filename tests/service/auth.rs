@@ -1,9 +1,10 @@
 //! Access control: with tokens configured everything under `/api/` needs one, a tenant-bound
-//! token writes only to its tenant, `/health/*` stays open, and a non-loopback bind without a
-//! token is refused at start.
+//! token writes only to its tenant, `/health/*` stays open, `/metrics` is open unless
+//! `http.metrics_require_token` asks for an unrestricted token, and a non-loopback bind without
+//! a token is refused at start.
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_with_tokens, test_settings, Db};
+use crate::helpers::{spawn_app_with, spawn_app_with_tokens, test_settings, Db};
 
 use crate::helpers::{ADMIN_TOKEN as ADMIN, T1_TOKEN as T1};
 
@@ -63,4 +64,56 @@ async fn a_public_bind_without_a_token_is_refused() {
         err.to_string().contains("refusing to bind 0.0.0.0:0 without a token"),
         "{err}"
     );
+}
+
+/// The status of `GET /metrics` with an optional bearer token.
+async fn metrics_status(app: &crate::helpers::TestApp, token: Option<&str>) -> u16 {
+    let mut req = app.client.get(format!("{}/metrics", app.address));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("GET /metrics").status().as_u16()
+}
+
+#[actix_web::test]
+async fn metrics_are_open_by_default_and_can_require_an_unrestricted_token() {
+    let open = spawn_app_with_tokens(Db::Sqlite).await;
+    assert_eq!(
+        metrics_status(&open, None).await,
+        200,
+        "open by default, even with API tokens"
+    );
+    assert_eq!(open.stop().await, 0);
+
+    let guarded = spawn_app_with(Db::Sqlite, |s| {
+        s.http.token = ADMIN.into();
+        s.http.tokens = vec![domaind::settings::TokenSettings {
+            token: T1.into(),
+            tenant: Some("t1".into()),
+        }];
+        s.http.metrics_require_token = true;
+    })
+    .await;
+    assert_eq!(metrics_status(&guarded, None).await, 401);
+    assert_eq!(metrics_status(&guarded, Some("wrong-token-0123456789")).await, 401);
+    assert_eq!(
+        metrics_status(&guarded, Some(T1)).await,
+        403,
+        "counts cover every tenant"
+    );
+    assert_eq!(metrics_status(&guarded, Some(ADMIN)).await, 200);
+    let (code, _) = guarded.get("/health/live").await;
+    assert_eq!(code, 200, "health stays open");
+    assert_eq!(guarded.stop().await, 0);
+
+    // Requiring a token for /metrics with only tenant-bound tokens cannot work: refused at start.
+    let fixture = crate::fixtures::start();
+    let mut settings = test_settings("sqlite::memory:", &fixture);
+    settings.http.tokens = vec![domaind::settings::TokenSettings {
+        token: T1.into(),
+        tenant: Some("t1".into()),
+    }];
+    settings.http.metrics_require_token = true;
+    let err = settings.validate().expect_err("refused");
+    assert!(err.to_string().contains("http.metrics_require_token"), "{err}");
 }

@@ -251,6 +251,49 @@ async fn in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog(db: D
 }
 both_backends!(in_flight_work_never_exceeds_the_concurrency_whatever_the_backlog);
 
+async fn a_tenant_cap_keeps_a_slow_tenant_from_filling_the_pipeline(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.pipeline.concurrency = 16;
+        s.pipeline.max_in_flight_per_tenant = 3;
+    })
+    .await;
+    let parse = |n: String| domaind::model::DomainName::parse(&n).unwrap();
+    // Six sites that take 1.8 s each, and forty fast ones of another tenant.
+    let slow: Vec<_> = (0..6).map(|i| parse(format!("slow-cap-{i}.test"))).collect();
+    let fast: Vec<_> = (0..40).map(|i| parse(format!("charlie-cap-{i}.test"))).collect();
+    app.store.insert_domains("slowpoke", &slow).await.unwrap();
+    app.store.insert_domains("quick", &fast).await.unwrap();
+    let done = std::cell::Cell::new(false);
+    let sample = async {
+        let mut max = 0;
+        while !done.get() {
+            let (code, body) = app
+                .get("/api/v1/domains?status=processing&tenant_id=slowpoke&limit=100")
+                .await;
+            assert_eq!(code, 200, "{body}");
+            max = max.max(body["domains"].as_array().unwrap().len());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        max
+    };
+    let run = async {
+        let r = app.process(46).await;
+        done.set(true);
+        r
+    };
+    let ((code, body), max_slow) = tokio::join!(run, sample);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["results"]["processed"], 46,
+        "a capped tenant does not end the drain early"
+    );
+    assert_eq!(max_slow, 3, "the slow tenant had {max_slow} in flight with a cap of 3");
+    let counts = app.store.count_by_status().await.unwrap();
+    assert_eq!(counts["completed"], 46, "{counts:?}");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_tenant_cap_keeps_a_slow_tenant_from_filling_the_pipeline);
+
 async fn transient_failures_are_retried_until_they_succeed_or_run_out(db: Db) {
     let app = spawn_app_with(db, |s| {
         s.scheduler.jobs[0].spec = "100ms".into();

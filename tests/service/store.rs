@@ -160,6 +160,39 @@ async fn a_big_tenant_does_not_starve_a_small_one(db: Db) {
 }
 both_backends!(a_big_tenant_does_not_starve_a_small_one);
 
+async fn a_tenant_cap_bounds_each_tenants_claims(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    let names = |prefix: &str, n: usize| -> Vec<DomainName> {
+        (0..n)
+            .map(|i| DomainName::parse(&format!("{prefix}-{i}.test")).unwrap())
+            .collect()
+    };
+    store.insert_domains("big", &names("big", 2000)).await.unwrap();
+    store.insert_domains("small", &names("small", 10)).await.unwrap();
+    let lease = Duration::from_secs(30);
+    let count = |rows: &[domaind::model::ClaimedDomain], t: &str| rows.iter().filter(|c| c.tenant_id == t).count();
+    // `big` already has 1 of its 4 in flight: it may take 3 more, `small` 4.
+    let in_flight = std::collections::HashMap::from([("big".to_string(), 1)]);
+    let (rows, capped) = store.claim_capped("a", 20, lease, 4, &in_flight).await.unwrap();
+    assert_eq!((count(&rows, "big"), count(&rows, "small")), (3, 4), "per-tenant cap");
+    assert!(capped, "tenants with pending rows were held back");
+    // Both at their cap: nothing is claimed, and the caller learns it is the cap, not a dry queue.
+    let full = std::collections::HashMap::from([("big".to_string(), 4), ("small".to_string(), 4)]);
+    let (rows, capped) = store.claim_capped("a", 20, lease, 4, &full).await.unwrap();
+    assert!(rows.is_empty() && capped, "{rows:?}");
+    // A generous cap: `small`'s last 6 rows and the rest from `big`, equal shares first.
+    let (rows, capped) = store
+        .claim_capped("a", 30, lease, 100, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!((count(&rows, "big"), count(&rows, "small")), (24, 6));
+    assert!(!capped);
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(a_tenant_cap_bounds_each_tenants_claims);
+
 async fn the_claim_is_an_index_scan_on_a_million_rows(db: Db) {
     let test_db = TestDb::create(db).await;
     let store = test_db.store().await;
