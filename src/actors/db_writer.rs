@@ -180,7 +180,12 @@ fn is_data_error(e: &StoreError) -> bool {
 }
 
 fn is_transient_db(db: &dyn sqlx::error::DatabaseError) -> bool {
-    // SQLite BUSY/LOCKED (5, 6), PostgreSQL serialization/deadlock/admin shutdown/connection classes.
+    // SQLite BUSY/LOCKED (primary codes 5 and 6, whatever the extended code: BUSY_SNAPSHOT is
+    // 517), PostgreSQL serialization/deadlock/admin shutdown/connection classes.
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+        return matches!(primary, Some(5) | Some(6));
+    }
     match db.code().as_deref() {
         Some("5") | Some("6") | Some("40001") | Some("40P01") | Some("57P01") | Some("57P02") | Some("57P03") => true,
         Some(code) => code.starts_with("08") || code.starts_with("53"),
