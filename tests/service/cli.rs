@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::both_backends;
 use crate::fixtures;
-use crate::helpers::{eventually, Db, TestDb};
+use crate::helpers::{eventually, Db, KillOnDrop, TestDb};
 
 async fn domaind(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -143,25 +143,26 @@ async fn the_demo_shows_the_whole_lifecycle_and_exits_cleanly() {
 }
 
 /// Starts `domaind serve --log-format json` with `RUST_LOG=filter`, its stderr in `log`.
-fn serve_logging(config: &str, filter: &str, log: &std::path::Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_domaind"))
-        .args(["--config", config, "--log-format", "json", "serve"])
-        .env("RUST_LOG", filter)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("start domaind")
+fn serve_logging(config: &str, filter: &str, log: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_domaind"))
+            .args(["--config", config, "--log-format", "json", "serve"])
+            .env("RUST_LOG", filter)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("start domaind"),
+    )
 }
 
 /// SIGTERM, then the exit status must be success; returns what the child logged.
-async fn stop_logging(child: std::process::Child, log: &std::path::Path) -> String {
+async fn stop_logging(mut child: KillOnDrop, log: &std::path::Path) -> String {
     let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let mut child = child;
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+    let status = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");

@@ -350,3 +350,14 @@ impl TestApp {
         code
     }
 }
+
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test never leaves a
+/// service running (and holding whatever it inherited).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,5 +1,6 @@
 //! The real binary, sent SIGTERM with rows in flight, exits 0: nothing stays `processing`,
-//! every finished attempt is written, released attempts are not counted.
+//! every finished attempt is written, released attempts are not counted. And `kill -9` then a
+//! restart: every row finishes, claims come back within the lease, nothing is written twice.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use domaind::model::DomainName;
 
 use crate::both_backends;
 use crate::fixtures;
-use crate::helpers::{eventually, Db, TestDb};
+use crate::helpers::{eventually, Db, KillOnDrop, TestDb};
 
 async fn sigterm_with_rows_in_flight_exits_cleanly(db: Db) {
     let fixture = fixtures::start();
@@ -51,12 +52,15 @@ args = {{ limit = 1000 }}
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_domaind"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start domaind");
+    let mut guard = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_domaind"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start domaind"),
+    );
+    let child = &mut guard.0;
 
     // Wait until work is in flight and some of it finished.
     eventually(Duration::from_secs(30), "rows in flight and some completed", || async {
@@ -107,3 +111,172 @@ args = {{ limit = 1000 }}
     let _ = std::fs::remove_dir_all(dir);
 }
 both_backends!(sigterm_with_rows_in_flight_exits_cleanly);
+
+/// Writes a config for the real binary: short domain and leader leases (the reaper runs on the
+/// leader, so a dead leader's claims wait for max(lease, leader lease) + the reaper interval), a
+/// reaper every second, a drain every 100 ms.
+fn crash_config(dir: &std::path::Path, db_url: &str, fixture_port: u16) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[database]
+url = "{db_url}"
+[http]
+bind = "127.0.0.1:0"
+[pipeline]
+concurrency = 64
+lease_secs = 3
+[fetch]
+schemes = ["http"]
+timeout_ms = 2000
+[fetch.resolve_override]
+"*.test" = "127.0.0.1:{fixture_port}"
+[scheduler]
+leader_ttl_secs = 3
+[[scheduler.jobs]]
+id = "process_pending_domains"
+trigger = "interval"
+spec = "100ms"
+args = {{ limit = 1000 }}
+[[scheduler.jobs]]
+id = "reclaim_expired_leases"
+trigger = "interval"
+spec = "1s"
+"#
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Starts `serve`, its stderr in `log`.
+fn start_binary(config: &std::path::Path, log: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_domaind"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("start domaind"),
+    )
+}
+
+/// Fails the test at once, with the child's log, when it exited on its own.
+fn assert_running(child: &mut KillOnDrop, log: &std::path::Path) {
+    if let Some(status) = child.0.try_wait().unwrap() {
+        panic!(
+            "domaind exited ({status}): {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+}
+
+/// `kill -9` with thousands of rows pending and dozens in flight, then a restart: every row
+/// ends `completed`, the dead instance's claims come back within lease + reaper interval, no
+/// claim's result is written twice, and attempts count the dead claims honestly.
+async fn kill_9_mid_run_then_restart_finishes_every_row(db: Db) {
+    let fixture = fixtures::start();
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    // Every 20th site is slow (1.8 s), so the kill always finds work in flight.
+    let names: Vec<DomainName> = (0..2000)
+        .map(|i| DomainName::parse(&format!("{}-k9-{i}.test", if i % 20 == 0 { "slow" } else { "charlie" })).unwrap())
+        .collect();
+    store.insert_domains("default", &names).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("domaind_kill9_{}_{:?}", std::process::id(), db));
+    let config = crash_config(&dir, &test_db.url, fixture.port);
+
+    let log = dir.join("first.log");
+    let mut first = start_binary(&config, &log);
+    eventually(Duration::from_secs(60), "a run under way", || {
+        assert_running(&mut first, &log);
+        let store = &store;
+        async move {
+            let counts = store.count_by_status().await.unwrap();
+            (counts["processing"] >= 10 && counts["completed"] >= 200).then_some(())
+        }
+    })
+    .await;
+    first.0.kill().expect("kill -9");
+    first.0.wait().unwrap();
+    let killed_at = std::time::Instant::now();
+    // What the dead instance held: its claims stay `processing` until their leases run out.
+    let mut orphans = Vec::new();
+    for name in &names {
+        let row = store.find_domain("default", name.as_str()).await.unwrap().unwrap();
+        if row.status == "processing" {
+            orphans.push((row.id, row.claim_token, row.attempts));
+        }
+    }
+    assert!(!orphans.is_empty(), "nothing was in flight at the kill");
+
+    let log = dir.join("second.log");
+    let mut second = start_binary(&config, &log);
+    eventually(Duration::from_secs(15), "the dead instance's claims reclaimed", || {
+        assert_running(&mut second, &log);
+        let (store, orphans) = (&store, &orphans);
+        async move {
+            for (id, token, _) in orphans {
+                let row = store.get_domain(*id).await.unwrap().unwrap();
+                if row.status == "processing" && row.claim_token == *token {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    // max(lease, leader lease) (3 s) + reaper interval (1 s) + the restart, with room for a loaded machine.
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(12),
+        "reclaimed after {:?}",
+        killed_at.elapsed()
+    );
+    let counts = eventually(
+        Duration::from_secs(120),
+        "every row completed after the restart",
+        || async {
+            let counts = store.count_by_status().await.unwrap();
+            (counts["completed"] == 2000).then_some(counts)
+        },
+    )
+    .await;
+    assert_eq!(
+        counts["processing"] + counts["pending"] + counts["error"],
+        0,
+        "{counts:?}"
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &second.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(second.0.wait().unwrap().success());
+
+    let orphan_ids: std::collections::HashMap<i64, i32> = orphans.iter().map(|(id, _, a)| (*id, *a)).collect();
+    for name in &names {
+        let row = store.find_domain("default", name.as_str()).await.unwrap().unwrap();
+        let written: Vec<_> = store
+            .attempts(row.id, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.outcome != "lost")
+            .collect();
+        // One result per row: the dead claim wrote nothing, the new one wrote once.
+        assert_eq!(written.len(), 1, "{}: {written:?}", row.domain);
+        match orphan_ids.get(&row.id) {
+            // The dead claim counts as an attempt; the retry is the next one.
+            Some(at_kill) => assert_eq!(row.attempts, at_kill + 1, "{}", row.domain),
+            None => assert_eq!(row.attempts, 1, "{}", row.domain),
+        }
+    }
+    fixture.stop().await;
+    store.close().await;
+    test_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+both_backends!(kill_9_mid_run_then_restart_finishes_every_row);
