@@ -30,7 +30,14 @@ enum Command {
     /// Run the service: pipeline, scheduler and HTTP (the default).
     Serve,
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Take over the Python pattern's PostgreSQL table `domains` (see the README).
+        #[arg(long)]
+        adopt: bool,
+        /// With --adopt: the time zone the Python pattern's naive timestamps are in.
+        #[arg(long, value_name = "TZ", default_value = "UTC", requires = "adopt")]
+        source_timezone: String,
+    },
     /// Add pending domains (arguments and/or a file with one per line; `-` reads stdin).
     Add {
         /// Hosts or URLs.
@@ -88,7 +95,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     let settings = load_settings(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
-        Command::Migrate => {
+        Command::Migrate {
+            adopt: true,
+            source_timezone,
+        } => domaind::commands::adopt::run(&settings, &source_timezone).await,
+        Command::Migrate { adopt: false, .. } => {
             let store = Store::connect(&settings.database).await?;
             store.migrate().await?;
             println!("migrations applied");

@@ -30,11 +30,15 @@ pub enum ErrorKind {
     Decode,
     /// A panic or bug inside domaind.
     Internal,
+    /// A row taken over from the Python pattern's table (`domaind migrate --adopt`) that domaind
+    /// cannot process as it is: a name it does not accept, a duplicate once normalized, or an
+    /// unknown status. Permanent: an operator fixes, retries or deletes the row.
+    Adoption,
 }
 
 impl ErrorKind {
     /// Every kind, in a stable order (for metrics and docs).
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Dns,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -47,6 +51,7 @@ impl ErrorKind {
         ErrorKind::RedirectLoop,
         ErrorKind::Decode,
         ErrorKind::Internal,
+        ErrorKind::Adoption,
     ];
 
     /// The text stored in the database and shown over HTTP.
@@ -64,6 +69,7 @@ impl ErrorKind {
             ErrorKind::RedirectLoop => "redirect_loop",
             ErrorKind::Decode => "decode",
             ErrorKind::Internal => "internal",
+            ErrorKind::Adoption => "adoption",
         }
     }
 

@@ -107,7 +107,17 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pools {
             Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
-            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pools::Postgres(pool) => {
+                if let Err(e) = sqlx::migrate!("./migrations/postgres").run(pool).await {
+                    if super::adopt_check::python_table_present(pool).await {
+                        return Err(StoreError::Data(format!(
+                            "{e}: the table `domains` exists but is not domaind's; if the Python \
+                             pattern created it, take it over with `domaind migrate --adopt` (see the README)"
+                        )));
+                    }
+                    return Err(e.into());
+                }
+            }
         }
         Ok(())
     }

@@ -1,5 +1,9 @@
 //! All SQL, for both backends, behind one `Store` type. Callers never see which backend runs.
 
+mod adopt;
+mod adopt_check;
+mod adopt_plan;
+mod adopt_sql;
 mod encode;
 mod handle;
 pub mod listing;
@@ -12,6 +16,7 @@ mod sqlite_jobs;
 mod sqlite_listing;
 mod types;
 
+pub use adopt::{AdoptError, AdoptReport, AttentionRow, StatusMapping};
 pub use handle::{redact_url, Backend, Store};
 pub use types::{
     DomainRow, InsertReport, JobRecord, JobRow, JobRunRow, NewRun, StoreError, WriteReport, WrittenDomain,

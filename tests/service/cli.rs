@@ -8,7 +8,8 @@ use crate::both_backends;
 use crate::fixtures;
 use crate::helpers::{eventually, Db, KillOnDrop, TestDb};
 
-async fn domaind(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
+/// Runs the real binary with `args` and extra environment, off the async threads.
+pub async fn domaind(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_domaind"))
             .args(args)

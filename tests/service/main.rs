@@ -6,6 +6,7 @@ compile_error!(
     "the service tests need the test-only fault hooks: run `cargo test --features fault-injection` (see README)"
 );
 
+mod adopt;
 mod api;
 mod auth;
 mod cli;
