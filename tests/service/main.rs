@@ -14,6 +14,7 @@ mod fixtures;
 mod helpers;
 mod maintenance;
 mod observability;
+mod openapi;
 mod pipeline;
 mod scheduler;
 mod shutdown;
