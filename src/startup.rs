@@ -105,12 +105,12 @@ impl Application {
         });
         let max_body = settings.http.max_body_bytes;
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .app_data(data.clone())
                 .wrap(middleware::from_fn(http::require_token))
                 // Outermost, so requests refused by the token check are counted too.
-                .wrap(middleware::from_fn(http::metrics::count_requests))
-                .configure(|cfg| http::configure(cfg, max_body))
+                .wrap(middleware::from_fn(http::metrics::count_requests));
+            http::configure(app, max_body)
         })
         .workers(settings.http.workers)
         // Signals are ours: actix-server's handler would stop the whole System mid-shutdown.

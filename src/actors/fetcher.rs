@@ -41,7 +41,7 @@ pub struct StopClaiming;
 pub struct InFlight;
 
 /// One domain a drain processed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProcessedDomain {
     /// `domains.id`.
     pub domain_id: i64,

@@ -36,18 +36,20 @@ pub enum RunJobError {
 }
 
 /// What a manual run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ManualRun {
     /// The `job_runs` row.
     pub run_id: Option<i64>,
     /// `succeeded`, `failed` or `skipped`.
     pub outcome: String,
     /// What the body reported.
+    #[schema(value_type = Object)]
     pub summary: serde_json::Value,
     /// Why it failed or was skipped.
     pub error: Option<String>,
     /// For `process_pending_domains`: the drain.
     #[serde(skip)]
+    #[schema(ignore)]
     pub drain: Option<DrainReport>,
 }
 
@@ -67,7 +69,7 @@ pub struct SetPaused {
 pub struct ListJobs;
 
 /// A job as `GET /api/v1/jobs` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     /// Job id.
     pub id: String,
@@ -80,8 +82,10 @@ pub struct JobView {
     /// IANA timezone.
     pub timezone: String,
     /// `instance` or `cluster`.
+    #[schema(value_type = String)]
     pub scope: &'static str,
     /// Arguments.
+    #[schema(value_type = Object)]
     pub args: serde_json::Value,
     /// Next scheduled fire.
     pub next_run_at: Option<DateTime<Utc>>,

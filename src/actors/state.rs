@@ -24,7 +24,7 @@ pub enum StopReason {
 }
 
 /// One actor's (or actor group's) health, as shown by `/api/v1/status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActorSnapshot {
     /// Actor name (`db_writer`, `extractor-3`, `parser`, ...).
     pub name: String,

@@ -1,7 +1,9 @@
 //! Bearer-token check for everything under `/api/` when `http.token` or `[[http.tokens]]` is
-//! set (and for `/metrics` with `http.metrics_require_token`). `/health/*` stays open. Tokens are compared in constant time and never logged. A
-//! tenant-bound token puts its tenant into the request as `TenantScope`; handlers use it to
-//! show and change only that tenant's rows (other tenants' rows answer 404, not 403).
+//! set (and for `/metrics` with `http.metrics_require_token`). `/health/*`, `/metrics` (by
+//! default), `/openapi.json` and `/docs` stay open (they show no rows). Tokens are compared in
+//! constant time and never logged. A tenant-bound token puts its tenant into the request as
+//! `TenantScope`; handlers use it to show and change only that tenant's rows (other tenants'
+//! rows answer 404, not 403).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,6 +12,10 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use super::routes::AppState;
+
+/// Paths under this prefix need a token when tokens are configured (the OpenAPI document marks
+/// exactly these operations as secured).
+pub const PROTECTED_PREFIX: &str = "/api/";
 
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -49,7 +55,8 @@ pub async fn require_token(
         .app_data::<web::Data<AppState>>()
         .map(|a| a.settings.http.clone())
         .unwrap_or_default();
-    let protected = req.path().starts_with("/api/") || (http.metrics_require_token && req.path() == "/metrics");
+    let protected =
+        req.path().starts_with(PROTECTED_PREFIX) || (http.metrics_require_token && req.path() == "/metrics");
     if http.auth_required() && protected {
         let presented = req
             .headers()

@@ -2,38 +2,73 @@
 //! Runs one drain now, waits for it, and answers in the pattern's exact shape.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::routes::AppState;
-use crate::actors::{DrainReport, RunJob, Tick};
+use crate::actors::{DrainReport, ProcessedDomain, RunJob, Tick};
 
 /// Query of the dev endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DevQuery {
     /// Most domains to process (default 5, at most `http.max_dev_limit`).
+    #[param(minimum = 1, example = 5)]
     pub limit: Option<i64>,
 }
 
 /// The pattern's response body for a drain.
-pub fn pattern_response(report: &DrainReport) -> serde_json::Value {
-    json!({
-        "message": format!(
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PatternResponse {
+    /// `Processed N domains: S successful, F failed`.
+    #[schema(example = "Processed 5 domains: 4 successful, 1 failed")]
+    pub message: String,
+    /// The counts and every processed domain.
+    pub results: PatternResults,
+}
+
+/// The `results` of the pattern's response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PatternResults {
+    /// Domains claimed and written.
+    pub processed: usize,
+    /// Of those, completed.
+    pub successful: usize,
+    /// Attempts that did not complete (retries included).
+    pub failed: usize,
+    /// Every processed domain.
+    pub domains: Vec<ProcessedDomain>,
+}
+
+/// The pattern's response body for a drain.
+pub fn pattern_response(report: &DrainReport) -> PatternResponse {
+    PatternResponse {
+        message: format!(
             "Processed {} domains: {} successful, {} failed",
             report.processed, report.successful, report.failed
         ),
-        "results": {
-            "processed": report.processed,
-            "successful": report.successful,
-            "failed": report.failed,
-            "domains": report.domains,
-        }
-    })
+        results: PatternResults {
+            processed: report.processed,
+            successful: report.successful,
+            failed: report.failed,
+            domains: report.domains.clone(),
+        },
+    }
 }
 
 /// Runs one processing pass now and reports it.
+///
+/// The Python pattern's diagnostic endpoint: waits for the pass and is recorded as a manual run
+/// of the `process_pending_domains` job.
+#[utoipa::path(
+    tag = "service",
+    params(DevQuery),
+    responses(
+        (status = 200, description = "the pass ran", body = PatternResponse),
+        (status = 400, description = "`limit` out of range or not an integer", body = ErrorBody),
+        (status = 503, description = "shutting down, or the pipeline or database is unavailable", body = ErrorBody),
+    )
+)]
 #[get("/api/v3/dev/process-pending-domains")]
 pub async fn process_pending_domains(
     app: web::Data<AppState>,

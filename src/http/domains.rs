@@ -5,23 +5,25 @@ use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::auth::TenantScope;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::routes::AppState;
 use crate::model::DomainName;
 
 /// Body of `POST /api/v1/domains`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddDomains {
-    /// Hosts or URLs to add.
+    /// Hosts or URLs to add (at most `http.max_domains_per_request`).
+    #[schema(example = json!(["example.com", "https://www.example.org/path"]))]
     pub domains: Vec<String>,
-    /// Owning tenant (default `default`).
+    /// Owning tenant (default `default`, or the token's tenant): 1–64 of `[A-Za-z0-9._-]`.
     #[serde(default)]
+    #[schema(example = "t1")]
     pub tenant_id: Option<String>,
 }
 
 /// One refused input and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rejected {
     /// The input as given (truncated to 256 characters).
     pub input: String,
@@ -30,7 +32,7 @@ pub struct Rejected {
 }
 
 /// Answer of `POST /api/v1/domains`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddDomainsResponse {
     /// Rows inserted.
     pub accepted: u64,
@@ -71,6 +73,22 @@ pub fn parse_names<'a>(inputs: impl IntoIterator<Item = &'a str>) -> (Vec<Domain
 }
 
 /// Adds domains as `pending`.
+///
+/// Names are normalized (lowercase, IDNA, no scheme, path, port or trailing dot); invalid ones
+/// are listed in `rejected` with a reason while the valid ones in the same request land.
+#[utoipa::path(
+    tag = "domains",
+    request_body = AddDomains,
+    responses(
+        (status = 200, description = "what was added, what already existed, what was refused",
+            body = AddDomainsResponse),
+        (status = 400, description = "malformed body or bad `tenant_id`", body = ErrorBody),
+        (status = 403, description = "a tenant-bound token named another tenant", body = ErrorBody),
+        (status = 413, description = "too many domains or too large a body", body = ErrorBody),
+        (status = 415, description = "the body is not `application/json`", body = ErrorBody),
+        (status = 503, description = "the database is unavailable", body = ErrorBody),
+    )
+)]
 #[post("/api/v1/domains")]
 pub async fn add_domains(
     app: web::Data<AppState>,

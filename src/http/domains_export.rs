@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::TenantScope;
 use super::domains_read::{build_filter, given, shown};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::routes::AppState;
 use crate::store::listing::{Columns, DomainFilter};
 use crate::store::{DomainRow, Store, StoreError};
@@ -27,7 +27,7 @@ const CSV_HEADER: &str =
     "id,tenant_id,domain,status,attempts,error_kind,title,description,final_url,last_processed\r\n";
 
 /// Query of the export; empty values count as absent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `ndjson` (default) or `csv`.
@@ -148,6 +148,23 @@ impl Pager {
 }
 
 /// Streams every matching row as NDJSON (full rows) or CSV (summary columns), page by page.
+///
+/// CSV columns: `id, tenant_id, domain, status, attempts, error_kind, title, description,
+/// final_url, last_processed`; cells that look like spreadsheet formulas get a leading `'`.
+#[utoipa::path(
+    tag = "domains",
+    params(ExportQuery),
+    responses(
+        (status = 200,
+            description = "every matching row, streamed (a database error midway cuts the body short)",
+            content(
+            (DomainRow = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "bad `format` or filter", body = ErrorBody),
+        (status = 503, description = "the database is unavailable", body = ErrorBody),
+    )
+)]
 #[get("/api/v1/domains/export")]
 pub async fn export(
     app: web::Data<AppState>,

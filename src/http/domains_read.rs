@@ -13,11 +13,10 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::auth::TenantScope;
 use super::domains::validate_tenant;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::routes::AppState;
 use crate::model::{Attempt, DomainName, ErrorKind, Status};
 use crate::store::listing::{Columns, DomainFilter};
@@ -33,7 +32,7 @@ pub const ATTEMPTS_SHOWN: i64 = 20;
 const MAX_Q_CHARS: usize = 253;
 
 /// Query of `GET /api/v1/domains`; empty values count as absent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `pending`, `processing`, `completed` or `error`.
@@ -45,13 +44,15 @@ pub struct ListQuery {
     /// One of the error kinds (`dns`, `connect`, ...).
     pub error_kind: Option<String>,
     /// The previous page's `next_cursor`.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub cursor: Option<String>,
     /// Page size, 1..=500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
 /// Query of `GET /api/v1/domains/by-name/{domain}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ByNameQuery {
     /// The row's tenant (default `default`, or the token's tenant).
@@ -59,13 +60,23 @@ pub struct ByNameQuery {
 }
 
 /// One domain with its metadata and latest attempts (newest first).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DomainDetail {
     /// The row, metadata included.
     #[serde(flatten)]
     pub row: DomainRow,
     /// Up to 20 latest attempts, newest first.
     pub attempts: Vec<Attempt>,
+}
+
+/// One page of `GET /api/v1/domains`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DomainPage {
+    /// The rows, without `metadata`, in ascending id order.
+    #[schema(value_type = Vec<DomainRow>)]
+    pub domains: Vec<serde_json::Value>,
+    /// Pass back as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<i64>,
 }
 
 /// A query value, with empty text treated as absent.
@@ -172,8 +183,21 @@ async fn detail(app: &AppState, row: DomainRow) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(DomainDetail { row, attempts }))
 }
 
-/// Lists rows (without metadata) matching the filters, one keyset page in ascending id order;
-/// `limit` 1..=500 (default 50); `next_cursor` is `null` on the last page.
+/// Lists rows matching the filters, one keyset page at a time.
+///
+/// Rows come without metadata, in ascending id order; `limit` 1..=500 (default 50);
+/// `next_cursor` is `null` on the last page.
+#[utoipa::path(
+    tag = "domains",
+    params(ListQuery),
+    responses(
+        (status = 200,
+            description = "one page; a tenant filter naming another tenant than the token's matches nothing",
+            body = DomainPage),
+        (status = 400, description = "a filter, `cursor` or `limit` is invalid", body = ErrorBody),
+        (status = 503, description = "the database is unavailable", body = ErrorBody),
+    )
+)]
 #[get("/api/v1/domains")]
 pub async fn list(
     app: web::Data<AppState>,
@@ -183,7 +207,10 @@ pub async fn list(
     let limit = int_param("limit", &query.limit, DEFAULT_PAGE, 1..=MAX_PAGE)?;
     let cursor = int_param("cursor", &query.cursor, 0, 0..=i64::MAX)?;
     let Some(filter) = build_filter(&scope, &query.status, &query.tenant_id, &query.q, &query.error_kind)? else {
-        return Ok(HttpResponse::Ok().json(json!({ "domains": [], "next_cursor": null })));
+        return Ok(HttpResponse::Ok().json(DomainPage {
+            domains: Vec::new(),
+            next_cursor: None,
+        }));
     };
     // One row beyond the page tells whether another page exists, without a COUNT.
     let mut rows = app
@@ -203,10 +230,20 @@ pub async fn list(
             value
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "domains": domains, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(DomainPage { domains, next_cursor }))
 }
 
 /// One row with its metadata and its 20 latest attempts; 404 when absent or another tenant's.
+#[utoipa::path(
+    tag = "domains",
+    params(("id" = i64, Path, description = "the row's id")),
+    responses(
+        (status = 200, description = "the row with metadata and attempts", body = DomainDetail),
+        (status = 400, description = "`id` is not an integer", body = ErrorBody),
+        (status = 404, description = "no such row (or another tenant's)", body = ErrorBody),
+        (status = 503, description = "the database is unavailable", body = ErrorBody),
+    )
+)]
 #[get("/api/v1/domains/{id}")]
 pub async fn get_one(
     app: web::Data<AppState>,
@@ -217,9 +254,21 @@ pub async fn get_one(
     detail(&app, row).await
 }
 
-/// One row by name (normalized like `POST /api/v1/domains` does) and tenant (default
-/// `default`, or the token's own tenant), with metadata and its 20 latest attempts; a name
-/// that is not a domain is a 400, another tenant's row a 404.
+/// One row by name, with its metadata and its 20 latest attempts.
+///
+/// The name is normalized like `POST /api/v1/domains` does; the tenant is `tenant_id`
+/// (default `default`, or the token's own tenant). A name that is not a domain is a 400,
+/// another tenant's row a 404.
+#[utoipa::path(
+    tag = "domains",
+    params(("domain" = String, Path, description = "a host or URL, normalized before the lookup"), ByNameQuery),
+    responses(
+        (status = 200, description = "the row with metadata and attempts", body = DomainDetail),
+        (status = 400, description = "not a domain name, or a bad `tenant_id`", body = ErrorBody),
+        (status = 404, description = "no such row for the tenant", body = ErrorBody),
+        (status = 503, description = "the database is unavailable", body = ErrorBody),
+    )
+)]
 #[get("/api/v1/domains/by-name/{domain}")]
 pub async fn by_name(
     app: web::Data<AppState>,

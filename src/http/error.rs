@@ -41,9 +41,15 @@ pub enum ApiError {
     Unavailable(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// The body of every error answer (documented as `ErrorBody` in `/openapi.json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind: `bad_request`, `invalid_query`, `invalid_body`, `payload_too_large`,
+    /// `unsupported_media_type`, `unauthorized`, `forbidden`, `conflict`, `not_found` or `unavailable`.
+    #[schema(value_type = String, example = "bad_request")]
+    error: &'static str,
+    /// What was wrong and why, for a person.
+    #[schema(example = "limit must be at least 1, got 0")]
     message: String,
 }
 

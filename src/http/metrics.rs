@@ -22,6 +22,15 @@ use crate::metrics::{Snapshot, CONTENT_TYPE};
 const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The Prometheus exposition of this instance's metrics.
+#[utoipa::path(
+    tag = "service",
+    responses((
+        status = 200,
+        description = "Prometheus text format 0.0.4",
+        content_type = "text/plain; version=0.0.4",
+        body = String
+    ))
+)]
 #[get("/metrics")]
 pub async fn scrape(app: web::Data<AppState>, scope: TenantScope) -> Result<HttpResponse, ApiError> {
     if let Some(tenant) = scope.0 {

@@ -1,8 +1,10 @@
-//! The actix-web front: health, the Python pattern's dev endpoint, the domains API and status.
+//! The actix-web front: health, the Python pattern's dev endpoint, the domains API, status,
+//! jobs, metrics, and the API's own description (`/openapi.json`, `/docs`).
 //! Every error is a JSON body `{"error": kind, "message": text}` with a 4xx/5xx status.
 
 mod auth;
 mod dev;
+mod docs;
 mod domains;
 mod domains_export;
 mod domains_read;
@@ -11,8 +13,10 @@ mod error;
 mod health;
 mod jobs;
 pub mod metrics;
+mod openapi;
 mod routes;
 mod status;
+mod zip_entry;
 
 pub use auth::{require_token, TenantScope};
 pub use dev::pattern_response;

@@ -1,12 +1,19 @@
 //! The route table and shared state: one function registers every route, so the server and
-//! the tests serve exactly the same thing.
+//! the tests serve exactly the same thing, and the same registration builds the OpenAPI
+//! document (`openapi`): `utoipa_actix_web`'s `service()` accepts only `#[utoipa::path]`
+//! handlers and records each one as it registers it. Register routes only with `service()`
+//! here (its `route()` and `map()` would bypass the document).
 
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::web;
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::{web, App};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
 
-use super::{dev, domains, error, health, jobs, status};
+use super::{dev, docs, domains, error, health, jobs, openapi, status};
 use crate::actors::{Fetcher, Scheduler, ServiceState};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -25,8 +32,21 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-/// Registers every route, the JSON error handlers and the 404 fallback.
-pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+/// Registers every route, the JSON error handlers and the 404 fallback on `app`, and gives
+/// `/openapi.json` the document collected from those registrations.
+pub fn configure<T>(app: App<T>, max_body_bytes: usize) -> App<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    let (app, api) = app
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(|cfg| register(cfg, max_body_bytes))
+        .split_for_parts();
+    app.app_data(web::Data::new(openapi::finish(api)))
+}
+
+fn register(cfg: &mut ServiceConfig<'_>, max_body_bytes: usize) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(max_body_bytes)
@@ -52,5 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(jobs::run_now)
     .service(jobs::pause)
     .service(jobs::resume)
+    .service(openapi::document)
+    .service(docs::page)
+    .service(docs::asset)
     .default_service(web::to(error::not_found));
 }

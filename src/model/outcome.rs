@@ -112,7 +112,7 @@ impl Outcome {
 }
 
 /// One row of `domain_attempts`, as read back for diagnostics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
     /// Instance that made the attempt.
     pub instance: String,

@@ -62,7 +62,7 @@ impl WriteReport {
 }
 
 /// A `domains` row as shown over HTTP.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DomainRow {
     /// Primary key.
     pub id: i64,
@@ -70,7 +70,8 @@ pub struct DomainRow {
     pub tenant_id: String,
     /// Normalized host.
     pub domain: String,
-    /// Lifecycle status.
+    /// Lifecycle status: `pending`, `processing`, `completed` or `error`.
+    #[schema(example = "completed")]
     pub status: String,
     /// Attempts so far.
     pub attempts: i32,
@@ -88,7 +89,9 @@ pub struct DomainRow {
     pub processing_completed_at: Option<DateTime<Utc>>,
     /// Last result time (the Python pattern's name).
     pub last_processed: Option<DateTime<Utc>>,
-    /// Extracted metadata (kept across failed re-crawls).
+    /// Extracted metadata (kept across failed re-crawls): request facts (`url`, `final_url`,
+    /// `status_code`, ...) and page facts (`title`, `description`, `icons`, `json_ld`, ...).
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Classified error.
     pub error_kind: Option<String>,
@@ -101,7 +104,7 @@ pub struct DomainRow {
 }
 
 /// A `job_runs` row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobRunRow {
     /// Primary key (also the history cursor).
     pub id: i64,
@@ -124,6 +127,7 @@ pub struct JobRunRow {
     /// `schedule` or `manual`.
     pub trigger: String,
     /// What the body reported (e.g. processed/successful/failed).
+    #[schema(value_type = Option<Object>)]
     pub summary: Option<serde_json::Value>,
     /// Why it failed, was skipped or missed.
     pub error: Option<String>,

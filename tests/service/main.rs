@@ -15,6 +15,7 @@ mod fixtures;
 mod helpers;
 mod maintenance;
 mod observability;
+mod openapi;
 mod outage;
 mod pipeline;
 mod scheduler;
