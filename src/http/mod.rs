@@ -1,7 +1,9 @@
-//! The actix-web front: health, the Python pattern's dev endpoint, the domains API and status.
+//! The actix-web front: health, the Python pattern's dev endpoint, the domains API, status,
+//! stats and the dashboard page.
 //! Every error is a JSON body `{"error": kind, "message": text}` with a 4xx/5xx status.
 
 mod auth;
+mod dashboard;
 mod dev;
 mod domains;
 mod domains_export;
@@ -12,6 +14,7 @@ mod health;
 mod jobs;
 pub mod metrics;
 mod routes;
+mod stats;
 mod status;
 
 pub use auth::{require_token, TenantScope};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::Addr;
 use actix_web::web;
 
-use super::{dev, domains, error, health, jobs, status};
+use super::{dashboard, dev, domains, error, health, jobs, stats, status};
 use crate::actors::{Fetcher, Scheduler, ServiceState};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -46,11 +46,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(super::domains_write::retry_one)
     .service(super::domains_write::delete_one)
     .service(status::status)
+    .service(stats::stats)
     .service(super::metrics::scrape)
     .service(jobs::list)
     .service(jobs::runs)
     .service(jobs::run_now)
     .service(jobs::pause)
     .service(jobs::resume)
+    .service(dashboard::index)
+    .service(dashboard::script)
+    .service(dashboard::style)
     .default_service(web::to(error::not_found));
 }

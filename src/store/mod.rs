@@ -10,6 +10,7 @@ mod postgres_listing;
 mod sqlite;
 mod sqlite_jobs;
 mod sqlite_listing;
+pub mod stats;
 mod types;
 
 pub use handle::{redact_url, Backend, Store};

@@ -9,6 +9,7 @@ compile_error!(
 mod api;
 mod auth;
 mod cli;
+mod dashboard;
 mod domains_api;
 mod fixtures;
 mod helpers;
@@ -19,3 +20,4 @@ mod scheduler;
 mod shutdown;
 mod store;
 mod supervision;
+mod webdriver;
