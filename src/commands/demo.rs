@@ -128,6 +128,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         dir.display()
     );
     println!("  sample sites on 127.0.0.1:{site_port} (shop, news, a windows-1252 cafe; 404, redirect loop, slow, PDF, flaky 503)");
+    println!("  dashboard: {base}/");
     println!("  API: {base}/api/v1/status   {base}/api/v1/domains   {base}/api/v1/jobs   {base}/metrics");
 
     let started = Instant::now();
@@ -174,7 +175,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         );
     }
     if args.keep {
-        println!("\nstill running at {base} — Ctrl-C to stop");
+        println!("\nstill running: dashboard at {base}/ — Ctrl-C to stop");
     } else {
         state.request_stop();
     }

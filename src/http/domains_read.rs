@@ -65,8 +65,8 @@ pub struct DomainDetail {
     /// The row, metadata included.
     #[serde(flatten)]
     pub row: DomainRow,
-    /// Up to 20 latest attempts, newest first.
-    pub attempts: Vec<Attempt>,
+    /// Up to 20 latest attempts, newest first (the row's own `attempts` is the attempt count).
+    pub recent_attempts: Vec<Attempt>,
 }
 
 /// One page of `GET /api/v1/domains`.
@@ -180,7 +180,10 @@ pub(super) async fn visible_row(app: &AppState, scope: &TenantScope, id: i64) ->
 
 async fn detail(app: &AppState, row: DomainRow) -> Result<HttpResponse, ApiError> {
     let attempts = app.store.attempts(row.id, ATTEMPTS_SHOWN).await?;
-    Ok(HttpResponse::Ok().json(DomainDetail { row, attempts }))
+    Ok(HttpResponse::Ok().json(DomainDetail {
+        row,
+        recent_attempts: attempts,
+    }))
 }
 
 /// Lists rows matching the filters, one keyset page at a time.

@@ -1,8 +1,10 @@
 //! The actix-web front: health, the Python pattern's dev endpoint, the domains API, status,
-//! jobs, metrics, and the API's own description (`/openapi.json`, `/docs`).
+//! stats, jobs, metrics, the API's own description (`/openapi.json`, `/docs`) and the
+//! dashboard page.
 //! Every error is a JSON body `{"error": kind, "message": text}` with a 4xx/5xx status.
 
 mod auth;
+mod dashboard;
 mod dev;
 mod docs;
 mod domains;
@@ -15,6 +17,7 @@ mod jobs;
 pub mod metrics;
 mod openapi;
 mod routes;
+mod stats;
 mod status;
 mod zip_entry;
 

@@ -24,7 +24,7 @@ pub const BEARER: &str = "bearer";
         description = "Keeps a database of domains enriched with metadata about their homepages. \
             Errors are JSON `{\"error\": kind, \"message\": text}` with a 4xx or 503 status. \
             When `http.token` or `[[http.tokens]]` is configured, everything under `/api/` needs \
-            `Authorization: Bearer <token>`; `/health/*`, `/metrics`, `/openapi.json` and `/docs` stay open."
+            `Authorization: Bearer <token>`; `/health/*`, `/metrics` (unless `http.metrics_require_token`), `/openapi.json`, `/docs` and the dashboard page stay open."
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -32,7 +32,8 @@ pub const BEARER: &str = "bearer";
         (name = "domains", description = "The domains table: add, list, read, export, retry, delete"),
         (name = "jobs", description = "Scheduled jobs: list, run history, manual runs, pause and resume"),
         (name = "service", description = "The service's own state, metrics and the Python pattern's dev endpoint"),
-        (name = "docs", description = "This document and the page that shows it")
+        (name = "docs", description = "This document and the page that shows it"),
+        (name = "dashboard", description = "The live dashboard page and its assets")
     )
 )]
 pub struct ApiDoc;

@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
-use super::{dev, docs, domains, error, health, jobs, openapi, status};
+use super::{dashboard, dev, docs, domains, error, health, jobs, openapi, stats, status};
 use crate::actors::{Fetcher, Scheduler, ServiceState};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -66,6 +66,7 @@ fn register(cfg: &mut ServiceConfig<'_>, max_body_bytes: usize) {
     .service(super::domains_write::retry_one)
     .service(super::domains_write::delete_one)
     .service(status::status)
+    .service(stats::stats)
     .service(super::metrics::scrape)
     .service(jobs::list)
     .service(jobs::runs)
@@ -75,5 +76,8 @@ fn register(cfg: &mut ServiceConfig<'_>, max_body_bytes: usize) {
     .service(openapi::document)
     .service(docs::page)
     .service(docs::asset)
+    .service(dashboard::index)
+    .service(dashboard::script)
+    .service(dashboard::style)
     .default_service(web::to(error::not_found));
 }

@@ -14,6 +14,7 @@ mod postgres_listing;
 mod sqlite;
 mod sqlite_jobs;
 mod sqlite_listing;
+pub mod stats;
 mod types;
 
 pub use adopt::{AdoptError, AdoptReport, AttentionRow, StatusMapping};

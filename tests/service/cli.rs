@@ -134,6 +134,10 @@ async fn the_demo_shows_the_whole_lifecycle_and_exits_cleanly() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("summary after"), "{stdout}");
+    assert!(
+        stdout.contains("dashboard: http://127.0.0.1:"),
+        "the demo points at the dashboard: {stdout}"
+    );
     // 40 domains over 8 kinds: shop, news, cafe and flaky (after a retry) complete.
     assert!(stdout.contains("completed   20"), "{stdout}");
     assert!(stdout.contains("error       20"), "{stdout}");

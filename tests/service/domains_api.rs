@@ -165,7 +165,8 @@ async fn one_domain_by_id_and_by_name_with_attempts(db: Db) {
         (Some(id), Some("completed"))
     );
     assert_eq!(body["metadata"]["title"], "Alpha & Sons — Widgets", "{body}");
-    let attempts = body["attempts"].as_array().expect("attempts");
+    assert_eq!(body["attempts"], 1, "the row's attempt count: {body}");
+    let attempts = body["recent_attempts"].as_array().expect("recent_attempts");
     assert_eq!(attempts.len(), 1, "{body}");
     assert_eq!(
         (attempts[0]["outcome"].as_str(), attempts[0]["http_status"].as_i64()),
@@ -183,7 +184,7 @@ async fn one_domain_by_id_and_by_name_with_attempts(db: Db) {
         (200, Some("http_status")),
         "{failed}"
     );
-    assert_eq!(failed["attempts"][0]["outcome"], "failed", "{failed}");
+    assert_eq!(failed["recent_attempts"][0]["outcome"], "failed", "{failed}");
 
     let (code, body) = app.get("/api/v1/domains/by-name/alpha-one.test?tenant_id=t2").await;
     assert_json_error(code, &body, 404, "not_found");

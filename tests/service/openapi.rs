@@ -23,6 +23,7 @@ const SERVED: &[(&str, &str)] = &[
     ("POST", "/api/v1/domains/{id}/retry"),
     ("DELETE", "/api/v1/domains/{id}"),
     ("GET", "/api/v1/status"),
+    ("GET", "/api/v1/stats"),
     ("GET", "/metrics"),
     ("GET", "/api/v1/jobs"),
     ("GET", "/api/v1/jobs/{id}/runs"),
@@ -32,6 +33,9 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/{file}"),
+    ("GET", "/"),
+    ("GET", "/dashboard/dashboard.js"),
+    ("GET", "/dashboard/dashboard.css"),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
