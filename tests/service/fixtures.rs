@@ -167,6 +167,12 @@ struct Trap(u16);
 
 /// Starts the fixture server on a free loopback port.
 pub fn start() -> Fixture {
+    start_on(0)
+}
+
+/// Starts the fixture server on `port` (0: a free one); a stopped fixture's port can be
+/// reused, which brings "the same site" back.
+pub fn start_on(port: u16) -> Fixture {
     let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind trap");
     let trap_port = trap.local_addr().expect("trap addr").port();
     let trap_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -177,7 +183,7 @@ pub fn start() -> Fixture {
             drop(conn);
         }
     });
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind fixture");
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind fixture");
     let port = listener.local_addr().expect("fixture addr").port();
     let closed_port = {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind closed");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, spawn_app_with, Db};
+use crate::helpers::{eventually, spawn_app, spawn_app_with, Db};
 
 async fn scheduled_pipeline_completes_500_domains_with_expected_metadata(db: Db) {
     let app = spawn_app_with(db, |s| s.scheduler.jobs[0].spec = "200ms".into()).await;
@@ -397,3 +397,80 @@ async fn redirects_to_loopback_or_metadata_addresses_are_blocked_and_never_conne
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(redirects_to_loopback_or_metadata_addresses_are_blocked_and_never_connected);
+
+/// The site server dies mid-run and comes back: the domains it was serving (in flight or
+/// pending) fail transiently, are retried per policy, and complete once it is back; nothing
+/// stays `processing` and no row is lost.
+async fn a_site_server_dying_mid_run_is_retried_and_nothing_is_stuck(db: Db) {
+    let sites = crate::fixtures::start();
+    let port = sites.port;
+    let app = spawn_app_with(db, |s| {
+        s.scheduler.jobs[0].spec = "200ms".into();
+        s.retry.max_attempts = 6;
+        s.retry.base_delay_secs = 1;
+        s.retry.max_delay_secs = 2;
+        s.fetch.resolve_override.insert(
+            "*.dying.test".into(),
+            domaind::settings::OverrideTarget::All(([127, 0, 0, 1], port).into()),
+        );
+    })
+    .await;
+    // Slow pages (1.8 s) are mid-response when the server dies; fast ones are still pending.
+    let mut names: Vec<String> = (0..30).map(|i| format!("slow-{i}.dying.test")).collect();
+    names.extend((0..100).map(|i| format!("alpha-{i}.dying.test")));
+    let (code, body) = app.add_domains(&names).await;
+    assert_eq!(code, 200, "{body}");
+    eventually(Duration::from_secs(20), "slow pages in flight", || async {
+        (app.store.count_by_status().await.unwrap()["processing"] >= 10).then_some(())
+    })
+    .await;
+    sites.stop().await;
+    // Failures are scheduled for retry, not final and not stuck.
+    eventually(
+        Duration::from_secs(20),
+        "attempts failing while the server is down",
+        || async {
+            let mut retried = 0;
+            for name in names.iter().take(30) {
+                let row = app.row(name).await;
+                if row.status == "pending" && row.attempts >= 1 {
+                    retried += 1;
+                }
+            }
+            (retried > 0).then_some(())
+        },
+    )
+    .await;
+    let back = crate::fixtures::start_on(port);
+    let counts = eventually(
+        Duration::from_secs(60),
+        "every row completed after the server came back",
+        || async {
+            let c = app.store.count_by_status().await.unwrap();
+            (c["completed"] == 130).then_some(c)
+        },
+    )
+    .await;
+    assert_eq!(
+        (counts["processing"], counts["pending"], counts["error"]),
+        (0, 0, 0),
+        "{counts:?}"
+    );
+    let mut retried = 0;
+    for name in &names {
+        let row = app.row(name).await;
+        let history = app.store.attempts(row.id, 10).await.unwrap();
+        assert_eq!(history.len() as i32, row.attempts, "{name}: {history:?}");
+        if row.attempts > 1 {
+            retried += 1;
+            assert!(history[1..].iter().all(|a| a.outcome == "retry"), "{name}: {history:?}");
+        }
+    }
+    assert!(
+        retried >= 10,
+        "only {retried} rows needed a retry: the server did not die mid-run"
+    );
+    assert_eq!(app.stop().await, 0);
+    back.stop().await;
+}
+both_backends!(a_site_server_dying_mid_run_is_retried_and_nothing_is_stuck);
