@@ -280,3 +280,114 @@ async fn kill_9_mid_run_then_restart_finishes_every_row(db: Db) {
     let _ = std::fs::remove_dir_all(dir);
 }
 both_backends!(kill_9_mid_run_then_restart_finishes_every_row);
+
+/// Three instances on one PostgreSQL database, one of them killed with `kill -9` mid-run: the
+/// other two reclaim its claims within max(lease, leader lease) + reaper interval (whether or
+/// not it was the leader) and finish every row; no claim's result is written twice.
+#[actix_web::test]
+async fn kill_9_of_one_instance_of_three_the_others_take_over() {
+    if crate::helpers::postgres_url().is_none() {
+        return;
+    }
+    let fixture = fixtures::start();
+    let test_db = TestDb::create(Db::Postgres).await;
+    let store = test_db.store().await;
+    let names: Vec<DomainName> = (0..3000)
+        .map(|i| {
+            DomainName::parse(&format!(
+                "{}-trio9-{i}.test",
+                if i % 15 == 0 { "slow" } else { "bravo" }
+            ))
+            .unwrap()
+        })
+        .collect();
+    store.insert_domains("default", &names).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("domaind_trio9_{}", std::process::id()));
+    let config = crash_config(&dir, &test_db.url, fixture.port);
+    let logs: Vec<_> = (0..3).map(|i| dir.join(format!("instance-{i}.log"))).collect();
+    let mut instances: Vec<KillOnDrop> = logs.iter().map(|log| start_binary(&config, log)).collect();
+    let pool = sqlx::PgPool::connect(&test_db.url).await.unwrap();
+    // Wait until all three hold claims, then kill the first one that does.
+    let owners: Vec<String> = eventually(Duration::from_secs(60), "three instances claiming", || {
+        for (child, log) in instances.iter_mut().zip(&logs) {
+            assert_running(child, log);
+        }
+        let pool = &pool;
+        async move {
+            let owners: Vec<String> =
+                sqlx::query_scalar("SELECT DISTINCT lease_owner FROM domains WHERE status = 'processing' ORDER BY 1")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            (owners.len() == 3).then_some(owners)
+        }
+    })
+    .await;
+    let victim = instances.remove(0);
+    let victim_pid = victim.0.id();
+    drop(victim); // SIGKILL and reap
+    let killed_at = std::time::Instant::now();
+    // Its id is hostname-pid-random: find its claims by pid.
+    let dead = owners
+        .iter()
+        .find(|o| o.split('-').any(|part| part == victim_pid.to_string()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no owner id with pid {victim_pid} among {owners:?}"));
+    let orphans: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, claim_token FROM domains WHERE status = 'processing' AND lease_owner = $1")
+            .bind(&dead)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!orphans.is_empty(), "the killed instance held no claims");
+    eventually(
+        Duration::from_secs(20),
+        "the killed instance's claims reclaimed",
+        || {
+            let pool = &pool;
+            let dead = &dead;
+            async move {
+                let left: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM domains WHERE status = 'processing' AND lease_owner = $1")
+                        .bind(dead)
+                        .fetch_one(pool)
+                        .await
+                        .unwrap();
+                (left == 0).then_some(())
+            }
+        },
+    )
+    .await;
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(12),
+        "reclaimed after {:?}",
+        killed_at.elapsed()
+    );
+    eventually(
+        Duration::from_secs(120),
+        "every row completed by the survivors",
+        || async { (store.count_by_status().await.unwrap()["completed"] == 3000).then_some(()) },
+    )
+    .await;
+    let written_twice: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT domain_id FROM domain_attempts WHERE outcome <> 'lost'
+         GROUP BY domain_id HAVING COUNT(*) > 1) d",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(written_twice, 0, "a domain's result was written twice");
+    for mut survivor in instances {
+        let kill = Command::new("kill")
+            .args(["-TERM", &survivor.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        assert!(survivor.0.wait().unwrap().success());
+    }
+    pool.close().await;
+    fixture.stop().await;
+    store.close().await;
+    test_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
