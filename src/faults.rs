@@ -1,5 +1,5 @@
 //! Test-only fault injection, compiled only with the `fault-injection` feature: tests register
-//! a domain name and a stage, and the worker handling that domain panics there; or a job of one
+//! a domain name and a stage, and the worker handling that domain panics (or hangs) there; or a job of one
 //! instance, and that job's runs fail (their body returns an error). Without the feature every
 //! hook is an empty inline function.
 
@@ -10,7 +10,13 @@ pub enum Stage {
     Async,
     /// In a parser thread, before extracting.
     Parser,
+    /// In a parser thread, before extracting: the thread hangs for `HANG` instead of panicking
+    /// (a page that keeps the parser busy past its deadline).
+    ParserHang,
 }
+
+/// How long an injected `ParserHang` keeps its parser thread busy.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[cfg(feature = "fault-injection")]
 mod imp {
@@ -54,7 +60,9 @@ mod imp {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .any(|(d, s)| d == domain && *s == stage);
-        if hit {
+        if hit && stage == Stage::ParserHang {
+            std::thread::sleep(super::HANG);
+        } else if hit {
             panic!("injected fault for {domain} at {stage:?}");
         }
     }

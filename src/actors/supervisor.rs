@@ -63,7 +63,12 @@ pub fn start_pipeline(
         Duration::from_millis(settings.writer.flush_ms),
     )
     .start();
-    let parsers = ParserPool::start(p.parser_threads(), state.clone())?;
+    let parsers = ParserPool::start(
+        p.parser_threads(),
+        Duration::from_millis(p.parse_deadline_ms),
+        p.max_stuck_parsers,
+        state.clone(),
+    )?;
     let extractors: Vec<Addr<Extractor>> = (0..p.extractors)
         .map(|i| {
             let (client, parsers, writer, state) = (client.clone(), parsers.clone(), writer.clone(), state.clone());

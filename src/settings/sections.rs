@@ -96,6 +96,11 @@ pub struct PipelineSettings {
     pub parsers: usize,
     /// Largest claim statement.
     pub claim_batch: usize,
+    /// How long one page may keep a parser thread; past it the domain fails (transient
+    /// `internal`) and the thread is replaced and abandoned.
+    pub parse_deadline_ms: u64,
+    /// Abandoned parser threads still stuck at once before the supervisor escalates.
+    pub max_stuck_parsers: usize,
     /// Most domains of one tenant in flight on this instance at once (0 = no cap). With
     /// several instances a tenant may have up to instances × this in flight.
     pub max_in_flight_per_tenant: usize,
@@ -113,6 +118,8 @@ impl Default for PipelineSettings {
             parsers: 0,
             claim_batch: 100,
             max_in_flight_per_tenant: 0,
+            parse_deadline_ms: 10_000,
+            max_stuck_parsers: 4,
             lease_secs: 30,
             shutdown_grace_secs: 10,
         }

@@ -84,6 +84,16 @@ impl Settings {
                 "must be at most 256 (0 = number of cores)",
             ));
         }
+        if p.parse_deadline_ms < 100 {
+            return Err(bad(
+                "pipeline.parse_deadline_ms",
+                p.parse_deadline_ms,
+                "must be at least 100",
+            ));
+        }
+        if p.max_stuck_parsers == 0 {
+            return Err(bad("pipeline.max_stuck_parsers", 0, "must be at least 1"));
+        }
         if p.claim_batch == 0 {
             return Err(bad("pipeline.claim_batch", 0, "must be at least 1"));
         }

@@ -1,5 +1,7 @@
 //! A panic while processing a domain — in the async path or in a parser thread — fails only
-//! that attempt (`internal`), restarts the actor or thread, and the pool is back to full size.
+//! that attempt (`internal`), restarts the actor or thread, and the pool is back to full size;
+//! a parser stuck past its deadline fails its domain and is replaced, and too many stuck at once
+//! escalate.
 
 use domaind::faults::{panic_on, Stage};
 
@@ -105,3 +107,92 @@ async fn a_poison_pill_ends_in_error_after_max_attempts(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(a_poison_pill_ends_in_error_after_max_attempts);
+
+/// Parsers busy and their names' restart counts, from `/api/v1/status`.
+fn parser_threads(status: &serde_json::Value) -> (usize, u64) {
+    let parsers: Vec<&serde_json::Value> = status["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["name"].as_str().unwrap().starts_with("parser-"))
+        .collect();
+    let running = parsers.iter().filter(|a| a["state"] == "running").count();
+    (running, parsers.iter().map(|a| a["restarts"].as_u64().unwrap()).sum())
+}
+
+#[actix_web::test]
+async fn a_parser_stuck_past_its_deadline_fails_its_domain_and_is_replaced() {
+    let app = spawn_app_with(Db::Sqlite, |s| {
+        s.pipeline.parsers = 2;
+        s.pipeline.parse_deadline_ms = 300;
+        s.retry.max_attempts = 2;
+        s.retry.base_delay_secs = 0;
+        s.scheduler.jobs[0].spec = "100ms".into();
+    })
+    .await;
+    let stuck = "alpha-hang-deadline.test".to_string();
+    panic_on(&stuck, Stage::ParserHang); // keeps its parser busy for 3 s, 10× the deadline
+    let mut names: Vec<String> = (0..20).map(|i| format!("charlie-hang-{i}.test")).collect();
+    names.insert(7, stuck.clone());
+    app.add_domains(&names).await;
+    app.wait_until_settled(std::time::Duration::from_secs(30)).await;
+    let row = app.row(&stuck).await;
+    // Each attempt ended at the deadline, not when the 3 s hang was over.
+    for attempt in app.store.attempts(row.id, 10).await.unwrap() {
+        let took = attempt.finished_at - attempt.started_at;
+        assert!(took < chrono::Duration::milliseconds(2500), "{attempt:?}");
+    }
+    assert_eq!((row.status.as_str(), row.attempts), ("error", 2));
+    assert_eq!(row.error_kind.as_deref(), Some("internal"));
+    assert!(
+        row.error_message.as_deref().unwrap_or("").contains("300 ms deadline"),
+        "{:?}",
+        row.error_message
+    );
+    let counts = app.store.count_by_status().await.unwrap();
+    assert_eq!(counts["completed"], 20, "{counts:?}");
+    // The pool kept its size, and the replacements show as restarts with the reason.
+    let status = app.status().await;
+    assert_eq!(parser_threads(&status), (2, 2), "{status}");
+    let last = status["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["last_failure"].as_str())
+        .any(|f| f.contains(&stuck) && f.contains("deadline"));
+    assert!(last, "{status}");
+    // The abandoned threads finish their 3 s and exit: the service keeps two parser threads.
+    app.add_domains(&["bravo-after-hang.test".to_string()]).await;
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["results"]["successful"], 1, "{body}");
+    assert_eq!(app.stop().await, 0);
+}
+
+#[actix_web::test]
+async fn too_many_stuck_parsers_escalate_and_the_service_exits_non_zero() {
+    let app = spawn_app_with(Db::Sqlite, |s| {
+        s.pipeline.parsers = 2;
+        s.pipeline.parse_deadline_ms = 200;
+        s.pipeline.max_stuck_parsers = 1;
+        s.retry.max_attempts = 1;
+    })
+    .await;
+    let names: Vec<String> = (0..2).map(|i| format!("alpha-hang-escalate-{i}.test")).collect();
+    for name in &names {
+        panic_on(name, Stage::ParserHang);
+    }
+    app.add_domains(&names).await;
+    // Both threads stuck at once: one more than the cap allows.
+    let pass = app
+        .client
+        .get(format!("{}/api/v3/dev/process-pending-domains?limit=10", app.address))
+        .send();
+    actix_rt::spawn(async move {
+        let _ = pass.await;
+    });
+    eventually(std::time::Duration::from_secs(10), "escalation", || async {
+        app.status().await["escalated"].as_bool().unwrap_or(false).then_some(())
+    })
+    .await;
+    assert_eq!(app.stop().await, 1, "an escalation exits non-zero");
+}
