@@ -107,6 +107,32 @@ async fn a_10_mb_body_stops_at_the_cap() {
 }
 
 #[tokio::test]
+async fn a_body_arriving_in_small_pieces_never_reserves_past_the_cap() {
+    // 400 chunks of 1000 bytes; the cap (300,000) sits just over a power of two (262,144),
+    // where doubling would reserve 524,288 bytes.
+    let mut raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..400 {
+        raw.extend_from_slice(b"3e8\r\n");
+        raw.extend_from_slice(&[b'<'; 1000]);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    let server = TestServer::start(move |_| Reply::Raw(raw.clone())).await;
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let response = client
+        .get(format!("http://{}/", server.addr))
+        .send()
+        .await
+        .expect("response");
+    let (body, complete) = super::body::read_capped(response, 300_000, Duration::from_secs(5))
+        .await
+        .expect("body");
+    assert!(!complete);
+    assert_eq!(body.len(), 300_000);
+    assert!(body.capacity() <= 300_000, "{} bytes reserved", body.capacity());
+}
+
+#[tokio::test]
 async fn a_pdf_is_not_html_and_its_body_is_never_downloaded() {
     let closed = Arc::new(AtomicBool::new(false));
     let flag = closed.clone();
