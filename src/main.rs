@@ -65,6 +65,11 @@ enum Command {
     Demo(domaind::commands::demo::DemoArgs),
     /// Print the Metadata JSON of a saved page or URL, or extract a corpus manifest.
     Extract(domaind::commands::extract::ExtractArgs),
+    /// Run the shared benchmark workload end to end on a fresh database; print one JSON line.
+    Bench(domaind::commands::bench::BenchArgs),
+    /// The benchmark's latency-injecting site farm (started by `bench --latency-ms`).
+    #[command(hide = true)]
+    BenchFarm(domaind::commands::bench_farm::FarmArgs),
 }
 
 fn main() {
@@ -113,6 +118,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Demo(args) => domaind::commands::demo::run(args).await,
         Command::Extract(args) => domaind::commands::extract::run(args, settings).await,
+        Command::Bench(args) => domaind::commands::bench::run(args, settings).await,
+        Command::BenchFarm(args) => domaind::commands::bench_farm::run(args).await,
         Command::CheckConfig => {
             println!("{}", serde_json::to_string_pretty(&settings.masked())?);
             eprintln!("configuration is valid");

@@ -30,7 +30,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn warn_about_overrides(settings: &Settings) {
+/// Logs a warning for every setting that weakens the SSRF guard (tests and benchmarks only).
+pub fn warn_about_overrides(settings: &Settings) {
     if !settings.fetch.resolve_override.is_empty() {
         tracing::warn!(
             patterns = ?settings.fetch.resolve_override.keys().collect::<Vec<_>>(),
@@ -185,6 +186,23 @@ async fn wait_for_stop(stop_rx: &mut mpsc::UnboundedReceiver<StopReason>) -> Sto
 pub async fn process_once(settings: Settings, limit: usize) -> anyhow::Result<DrainReport> {
     warn_about_overrides(&settings);
     let store = open_store(&settings).await?;
+    let tick = Tick {
+        limit,
+        list_domains: true,
+    };
+    let drained = drain_once(&settings, &store, tick).await;
+    store.close().await;
+    Ok(drained?.0)
+}
+
+/// Starts the pipeline (no HTTP, no scheduler) on an open store, runs one drain, shuts the
+/// pipeline down cleanly, and returns the drain's report with the service state (its metrics
+/// describe the drain). The store stays open. Used by `process` and `bench`.
+pub async fn drain_once(
+    settings: &Settings,
+    store: &Store,
+    tick: Tick,
+) -> anyhow::Result<(DrainReport, Arc<ServiceState>)> {
     let (state, _stop_rx) = ServiceState::new(
         settings.supervisor.max_restarts,
         Duration::from_secs(settings.supervisor.within_secs),
@@ -192,16 +210,8 @@ pub async fn process_once(settings: Settings, limit: usize) -> anyhow::Result<Dr
     let state = Arc::new(state);
     let client = HttpClient::new(&settings.fetch).context("cannot build the HTTP client")?;
     let pipeline =
-        start_pipeline(&settings, store.clone(), state, client, None).context("cannot start the pipeline")?;
-    let report = pipeline
-        .fetcher
-        .send(Tick {
-            limit,
-            list_domains: true,
-        })
-        .await
-        .context("pipeline stopped")?;
+        start_pipeline(settings, store.clone(), state.clone(), client, None).context("cannot start the pipeline")?;
+    let report = pipeline.fetcher.send(tick).await.context("pipeline stopped")?;
     let _ = pipeline.supervisor.send(Shutdown).await;
-    store.close().await;
-    Ok(report)
+    Ok((report, state))
 }

@@ -28,7 +28,13 @@ pub(super) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> (Cow<'b
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         return (text, encoding);
     }
-    let (non_ascii, invalid) = utf8_evidence(bytes);
+    // Step 2 first, in one validation pass (std's, with its ASCII fast path): most pages are
+    // valid UTF-8, and then nothing else needs to be counted or decoded.
+    let valid = std::str::from_utf8(bytes).ok();
+    if let Some(text) = valid.filter(|t| !t.is_ascii()) {
+        return (Cow::Borrowed(text), UTF_8);
+    }
+    let (non_ascii, invalid) = if valid.is_some() { (0, 0) } else { utf8_evidence(bytes) };
     // A UTF-8 declaration is checkable: on bytes that are mostly not UTF-8 it is wrong.
     let credible = |e: &&'static Encoding| *e != UTF_8 || invalid <= non_ascii;
     let encoding = if non_ascii > 0 && invalid == 0 {
@@ -45,13 +51,19 @@ pub(super) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> (Cow<'b
     (text, encoding)
 }
 
+/// Non-ASCII chars in valid UTF-8: each has exactly one lead byte (>= 0xC0; continuation bytes
+/// are 0x80..=0xBF), so counting bytes gives the number without decoding every char.
+fn lead_bytes(valid_utf8: &[u8]) -> usize {
+    valid_utf8.iter().filter(|b| **b >= 0xC0).count()
+}
+
 /// (non-ASCII chars in valid UTF-8 sequences, invalid sequences); a cut-off last sequence counts
 /// as neither (a size cap may split a character).
 fn utf8_evidence(bytes: &[u8]) -> (usize, usize) {
     let (mut non_ascii, mut invalid) = (0, 0);
     let mut chunks = bytes.utf8_chunks().peekable();
     while let Some(chunk) = chunks.next() {
-        non_ascii += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        non_ascii += lead_bytes(chunk.valid().as_bytes());
         let cut_off =
             chunks.peek().is_none() && chunk.invalid().len() < 4 && chunk.invalid().first().is_some_and(|b| *b >= 0xC2);
         if !chunk.invalid().is_empty() && !cut_off {
@@ -203,6 +215,15 @@ mod tests {
             ("<!-- <meta charset=shift_jis> --><p>é".into(), "windows-1252")
         );
         assert_eq!(detect(b"<meta charset=iso-2022-kr>", None).1, "windows-1252");
+    }
+
+    #[test]
+    fn utf8_evidence_counts_chars_not_bytes() {
+        assert_eq!(utf8_evidence("aé漢😀".as_bytes()), (3, 0));
+        assert_eq!(lead_bytes("aé漢😀".as_bytes()), 3);
+        assert_eq!(utf8_evidence(b"ascii only"), (0, 0));
+        // Two stray bytes, one two-byte char, and a cut-off sequence at the end (not counted).
+        assert_eq!(utf8_evidence(b"\xE9x\xFFy\xC3\xA9z\xE6\xBC"), (1, 2));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The three metric primitives. Every update is one or two relaxed atomic operations — no lock,
+//! The three metric primitives. Every update is a few relaxed atomic operations — no lock,
 //! no allocation — so they are cheap on the pipeline's hot path; a scrape reads them without
 //! stopping writers (a histogram read mid-update may be off by the one observation in flight).
 
@@ -91,6 +91,8 @@ pub struct Histogram {
     buckets: Box<[AtomicU64]>,
     // f64 bits; updated with a compare-and-swap loop (contention only between concurrent observers).
     sum: AtomicU64,
+    // f64 bits of the largest observation (not exposed to Prometheus; `domaind bench` reports it).
+    max: AtomicU64,
 }
 
 impl Histogram {
@@ -101,6 +103,7 @@ impl Histogram {
             bounds,
             buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum: AtomicU64::new(0f64.to_bits()),
+            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
         }
     }
 
@@ -113,6 +116,10 @@ impl Histogram {
         self.buckets[slot].fetch_add(1, Ordering::Relaxed);
         let _ = self.sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
             Some((f64::from_bits(bits) + v).to_bits())
+        });
+        // Only a new maximum pays for the compare-and-swap.
+        let _ = self.max.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            (v > f64::from_bits(bits)).then_some(v.to_bits())
         });
     }
 
@@ -129,6 +136,18 @@ impl Histogram {
     /// Sum of observations.
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum.load(Ordering::Relaxed))
+    }
+
+    /// Mean of observations (`None` before the first).
+    pub fn mean(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum() / n as f64)
+    }
+
+    /// Largest observation (`None` before the first).
+    pub fn max(&self) -> Option<f64> {
+        let max = f64::from_bits(self.max.load(Ordering::Relaxed));
+        (max != f64::NEG_INFINITY).then_some(max)
     }
 
     /// `(upper bound, cumulative count)` per bucket, ending with `+Inf`.
@@ -187,6 +206,9 @@ mod tests {
         assert_eq!(h.cumulative(), vec![(0.1, 2), (1.0, 4), (10.0, 4), (f64::INFINITY, 5)]);
         assert_eq!(h.count(), 5);
         assert!((h.sum() - 21.65).abs() < 1e-9);
+        assert_eq!(h.max(), Some(20.0));
+        assert!((h.mean().unwrap() - 4.33).abs() < 1e-9);
+        assert_eq!(Histogram::new(&BOUNDS).max(), None, "no observation, no maximum");
     }
 
     #[test]

@@ -31,6 +31,8 @@ static DB_WRITE_BOUNDS: [f64; 13] = [
 ];
 // Rows per claim statement; `le="0"` counts claims that found nothing (the end of a drain).
 static CLAIM_BOUNDS: [f64; 10] = [0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+// Outcomes per fenced write; `writer.batch_size` (200 by default) caps it.
+static WRITE_BATCH_BOUNDS: [f64; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
 
 /// Job ids × outcomes stay far below this; the cap only guards against a bug.
 const MAX_JOB_SERIES: usize = 256;
@@ -53,6 +55,8 @@ pub struct Metrics {
     pub db_write_seconds: Histogram,
     /// `domaind_claim_batch_size`: rows returned by one claim statement.
     pub claim_batch_size: Histogram,
+    /// `domaind_write_batch_size`: outcomes stored by one fenced batch write.
+    pub write_batch_size: Histogram,
     /// `domaind_job_runs_total{job,outcome}`: job runs by final outcome.
     pub job_runs: BoundedFamily<Counter>,
     /// `domaind_http_requests_total{route,status}`: HTTP requests by matched route pattern.
@@ -142,6 +146,7 @@ impl Metrics {
             extract_seconds: Histogram::new(&EXTRACT_BOUNDS),
             db_write_seconds: Histogram::new(&DB_WRITE_BOUNDS),
             claim_batch_size: Histogram::new(&CLAIM_BOUNDS),
+            write_batch_size: Histogram::new(&WRITE_BATCH_BOUNDS),
             job_runs: BoundedFamily::new(&["job", "outcome"], MAX_JOB_SERIES, Counter::new),
             http_requests: BoundedFamily::new(&["route", "status"], MAX_HTTP_SERIES, Counter::new),
             alerts: FixedFamily::new(
@@ -152,9 +157,10 @@ impl Metrics {
         }
     }
 
-    /// Counts a written batch: one `domains_processed_total` per row, and the write's duration.
+    /// Counts a written batch: one `domains_processed_total` per row, the write's duration and size.
     pub fn record_batch(&self, attempts: &[AttemptLabels], report: &WriteReport, took: Duration) {
         self.db_write_seconds.observe_duration(took);
+        self.write_batch_size.observe(report.domains.len() as f64);
         for (i, written) in report.domains.iter().enumerate() {
             // Reports keep the batch's order; the search is only a fallback.
             let labels = attempts
@@ -242,6 +248,11 @@ impl Metrics {
             "domaind_claim_batch_size",
             "Rows returned by one claim statement.",
             &self.claim_batch_size,
+        );
+        out.single(
+            "domaind_write_batch_size",
+            "Outcomes stored by one fenced batch write.",
+            &self.write_batch_size,
         );
         out.header(
             "domaind_actor_restarts_total",
@@ -340,6 +351,8 @@ mod tests {
             "domaind_http_requests_total{route=\"/metrics\",status=\"200\"} 1",
             "domaind_db_write_seconds_bucket{le=\"0.005\"} 1",
             "domaind_db_write_seconds_count 1",
+            "domaind_write_batch_size_bucket{le=\"1\"} 0",
+            "domaind_write_batch_size_bucket{le=\"5\"} 1",
             "domaind_uptime_seconds 2.5",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");

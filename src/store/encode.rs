@@ -21,17 +21,13 @@ pub(super) struct ResultColumns {
 /// What the result write stores for an outcome.
 pub(super) fn result_columns(o: &Outcome) -> ResultColumns {
     match &o.kind {
-        OutcomeKind::Completed(meta) => {
-            let mut value = serde_json::to_value(meta.as_ref()).unwrap_or(serde_json::Value::Null);
-            strip_nul(&mut value);
-            ResultColumns {
-                status: "completed",
-                metadata: Some(value.to_string()),
-                error_kind: None,
-                error_message: None,
-                retry_ms: None,
-            }
-        }
+        OutcomeKind::Completed(meta) => ResultColumns {
+            status: "completed",
+            metadata: Some(metadata_json(meta)),
+            error_kind: None,
+            error_message: None,
+            retry_ms: None,
+        },
         OutcomeKind::NotModified => ResultColumns {
             status: "completed",
             metadata: None,
@@ -62,6 +58,20 @@ pub(super) fn attempt_outcome(o: &Outcome, applied: bool) -> &'static str {
         (OutcomeKind::NotModified, true) => "not_modified",
         (OutcomeKind::Failed { retry_in: Some(_), .. }, true) => "retry",
         (OutcomeKind::Failed { retry_in: None, .. }, true) => "failed",
+    }
+}
+
+/// The metadata as JSON text without NUL anywhere. Serialized straight to text; only when
+/// that text holds an escaped NUL (`\u0000`, the one way serde_json writes it) is it rebuilt
+/// through a `Value` with the NULs removed from keys and strings.
+fn metadata_json(meta: &crate::model::Metadata) -> String {
+    match serde_json::to_string(meta) {
+        Ok(text) if !text.contains("\\u0000") => text,
+        _ => {
+            let mut value = serde_json::to_value(meta).unwrap_or(serde_json::Value::Null);
+            strip_nul(&mut value);
+            value.to_string()
+        }
     }
 }
 
@@ -115,6 +125,15 @@ mod tests {
         };
         let cols = result_columns(&outcome(OutcomeKind::Completed(Box::new(meta))));
         assert_eq!(cols.metadata.unwrap(), r#"{"title":"ab"}"#);
+        // A literal backslash-u0000 in the text is not a NUL and is kept.
+        let meta = Metadata {
+            title: Some(r"a\u0000b".into()),
+            description: Some("plain".into()),
+            ..Default::default()
+        };
+        let cols = result_columns(&outcome(OutcomeKind::Completed(Box::new(meta.clone()))));
+        let stored: Metadata = serde_json::from_str(&cols.metadata.unwrap()).unwrap();
+        assert_eq!(stored, meta);
         let failed = OutcomeKind::Failed {
             kind: ErrorKind::Decode,
             message: "x\0y".into(),

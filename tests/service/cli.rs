@@ -1,5 +1,5 @@
-//! The binary's commands against a real database: add, process, status, config errors, and
-//! `serve`'s JSON log lines.
+//! The binary's commands against a real database: add, process, status, bench, config errors,
+//! and `serve`'s JSON log lines.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -254,5 +254,68 @@ async fn json_logs_have_one_span_per_domain_and_per_job_run() {
     );
 
     fixture.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[actix_web::test]
+async fn bench_runs_the_shared_workload_and_reports_one_json_line() {
+    let dir = std::env::temp_dir().join(format!("domaind_cli_bench_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("bench.db");
+    let args = [
+        "bench",
+        "--database",
+        &format!("sqlite://{}", db.display()),
+        "--domains",
+        "40",
+        "--latency-ms",
+        "0",
+        "--concurrency",
+        "16",
+    ];
+    let out = domaind(args.iter().map(|s| s.to_string()).collect(), vec![]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line: {stdout}");
+    let report: serde_json::Value = serde_json::from_str(lines[0]).expect("bench prints JSON");
+    assert_eq!(report["backend"], "sqlite", "{report}");
+    assert_eq!(report["domains"], 40, "{report}");
+    assert_eq!(report["completed"], report["domains"], "{report}");
+    assert_eq!(report["concurrency"], 16, "{report}");
+    assert_eq!(report["latency_ms"], 0, "{report}");
+    for field in [
+        "wall_s",
+        "domains_per_s",
+        "p50_ms",
+        "p99_ms",
+        "peak_rss_mb",
+        "claim_batch_mean",
+        "claim_batch_max",
+        "write_batch_mean",
+        "write_batch_max",
+    ] {
+        let v = report[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} missing: {report}"));
+        assert!(v > 0.0, "{field} = {v}: {report}");
+    }
+    assert!(report["cpu_s"].as_f64().is_some(), "{report}");
+    assert!(report["p50_ms"].as_f64() <= report["p99_ms"].as_f64(), "{report}");
+    assert!(
+        report["claim_batch_max"].as_f64().unwrap() <= 16.0,
+        "claims never exceed the capacity: {report}"
+    );
+    assert!(db.exists(), "a database at a given path is kept for inspection");
+
+    // The path now exists: a second run refuses it rather than measuring on stale rows.
+    let out = domaind(args.iter().map(|s| s.to_string()).collect(), vec![]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -163,6 +163,7 @@ async fn metrics_count_what_the_service_did(db: Db) {
         "domaind_extract_seconds",
         "domaind_db_write_seconds",
         "domaind_claim_batch_size",
+        "domaind_write_batch_size",
         "domaind_actor_restarts_total",
         "domaind_job_runs_total",
         "domaind_fenced_writes_lost_total",
