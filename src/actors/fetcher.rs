@@ -92,6 +92,8 @@ pub struct Fetcher {
     drains: BTreeMap<u64, Drain>,
     next_drain: u64,
     claiming: bool,
+    // A write arrived while a claim was running (its freed capacity is not in the claim's view).
+    wrote_during_claim: bool,
     accepting: bool,
 }
 
@@ -120,6 +122,7 @@ impl Fetcher {
             drains: BTreeMap::new(),
             next_drain: 0,
             claiming: false,
+            wrote_during_claim: false,
             accepting: true,
         }
     }
@@ -138,6 +141,7 @@ impl Fetcher {
             return;
         }
         self.claiming = true;
+        self.wrote_during_claim = false;
         let store = self.store.clone();
         let owner = self.state.instance.clone();
         let lease = self.lease;
@@ -165,7 +169,8 @@ impl Fetcher {
                             drain.exhausted = true;
                         }
                     }
-                    wait_for_writes = capped && got < n;
+                    // Only when a write is still to come: otherwise nothing would wake the drain.
+                    wait_for_writes = capped && got < n && !act.wrote_during_claim && !act.in_flight.is_empty();
                     for row in rows {
                         act.dispatch(drain_id, row);
                     }
@@ -185,11 +190,33 @@ impl Fetcher {
         }));
     }
 
+    fn release_tenant(&mut self, tenant: &str) {
+        if let Some(count) = self.tenant_in_flight.get_mut(tenant) {
+            *count -= 1;
+            if *count == 0 {
+                self.tenant_in_flight.remove(tenant);
+            }
+        }
+    }
+
+    /// Drops an earlier claim of a row that was claimed again: it no longer counts against its
+    /// tenant or its drain.
+    fn forget(&mut self, drain_id: u64, tenant: &str) {
+        self.release_tenant(tenant);
+        if let Some(drain) = self.drains.get_mut(&drain_id) {
+            drain.outstanding = drain.outstanding.saturating_sub(1);
+        }
+    }
+
     fn dispatch(&mut self, drain_id: u64, row: ClaimedDomain) {
         if self.tenant_cap > 0 {
             *self.tenant_in_flight.entry(row.tenant_id.clone()).or_default() += 1;
         }
-        self.in_flight.insert(row.id, (drain_id, row.tenant_id.clone()));
+        if let Some((old_drain, old_tenant)) = self.in_flight.insert(row.id, (drain_id, row.tenant_id.clone())) {
+            // Claimed again while an earlier claim of ours was still out (its lease lapsed and
+            // was reclaimed): that claim is over; its late write is fenced out.
+            self.forget(old_drain, &old_tenant);
+        }
         self.state.metrics.domains_in_flight.set(self.in_flight.len() as i64);
         let extractor = &self.extractors[self.next_extractor % self.extractors.len()];
         self.next_extractor = self.next_extractor.wrapping_add(1);
@@ -281,15 +308,13 @@ impl Handler<BatchWritten> for Fetcher {
 
     fn handle(&mut self, msg: BatchWritten, ctx: &mut Context<Self>) {
         for written in msg.0.domains {
+            if self.claiming {
+                self.wrote_during_claim = true;
+            }
             let Some((drain_id, tenant)) = self.in_flight.remove(&written.id) else {
                 continue;
             };
-            if let Some(count) = self.tenant_in_flight.get_mut(&tenant) {
-                *count -= 1;
-                if *count == 0 {
-                    self.tenant_in_flight.remove(&tenant);
-                }
-            }
+            self.release_tenant(&tenant);
             let Some(drain) = self.drains.get_mut(&drain_id) else {
                 continue;
             };

@@ -118,32 +118,31 @@ impl ParserPool {
             .map_err(|_| ParseFailed("parser pool is shut down".into()))?;
         let index = started_rx.await.map_err(|_| gone())?;
         let mut rx = rx;
-        match tokio::time::timeout(self.shared.deadline, &mut rx).await {
-            Ok(result) => result.unwrap_or_else(|_| Err(gone())),
-            // The thread finished just as the deadline passed: its answer is on the way.
-            Err(_)
-                if progress
-                    .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_err() =>
-            {
-                rx.await.unwrap_or_else(|_| Err(gone()))
-            }
-            Err(_) => {
-                let why = format!(
-                    "parser still busy after its {} ms deadline; thread abandoned",
-                    self.shared.deadline.as_millis()
-                );
-                self.abandon(index, domain, &why);
-                Err(ParseFailed(why))
-            }
+        if let Ok(result) = tokio::time::timeout(self.shared.deadline, &mut rx).await {
+            return result.unwrap_or_else(|_| Err(gone()));
         }
+        // Counted before the swap, so a thread finishing right after it never sees zero.
+        let stuck = self.shared.stuck.fetch_add(1, Ordering::SeqCst) + 1;
+        if progress
+            .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // The thread finished just as the deadline passed: its answer is on the way.
+            self.shared.stuck.fetch_sub(1, Ordering::SeqCst);
+            return rx.await.unwrap_or_else(|_| Err(gone()));
+        }
+        let why = format!(
+            "parser still busy after its {} ms deadline; thread abandoned",
+            self.shared.deadline.as_millis()
+        );
+        self.abandon(index, domain, &why, stuck);
+        Err(ParseFailed(why))
     }
 
     /// Replaces the thread stuck on `domain` and escalates past the stuck-thread cap.
-    fn abandon(&self, index: usize, domain: &str, why: &str) {
+    fn abandon(&self, index: usize, domain: &str, why: &str, stuck: usize) {
         let shared = &self.shared;
         let name = format!("parser-{index}");
-        let stuck = shared.stuck.fetch_add(1, Ordering::SeqCst) + 1;
         tracing::error!(thread = %name, domain, stuck, "{why}");
         shared.state.record_restart(&name, &format!("{domain}: {why}"));
         if stuck > shared.max_stuck {

@@ -65,8 +65,13 @@ impl ScratchDb {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             anyhow::bail!("--database must be a sqlite: or postgres:// URL, not {url:?}");
         }
+        // Unique across processes too (two containers can share a pid): never touch another run's database.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let name = format!(
-            "domaind_bench_{}_{}",
+            "domaind_bench_{}_{}_{nanos:09}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
@@ -74,11 +79,6 @@ impl ScratchDb {
         let mut conn = sqlx::PgConnection::connect(url)
             .await
             .with_context(|| format!("cannot connect to {redacted}"))?;
-        // A database left by a killed run of a process with the same pid would be stale anyway.
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("cannot drop a stale {name}"))?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await

@@ -55,8 +55,12 @@ pub async fn require_token(
         .app_data::<web::Data<AppState>>()
         .map(|a| a.settings.http.clone())
         .unwrap_or_default();
-    let protected =
-        req.path().starts_with(PROTECTED_PREFIX) || (http.metrics_require_token && req.path() == "/metrics");
+    // The path as the router sees it (percent-decoded): `/%61pi/v1/domains` routes to
+    // `/api/v1/domains`, so the raw path must not decide what is protected.
+    let path = req.match_info().as_str();
+    let protected = path.starts_with(PROTECTED_PREFIX)
+        || req.path().starts_with(PROTECTED_PREFIX)
+        || (http.metrics_require_token && (path == "/metrics" || req.path() == "/metrics"));
     if http.auth_required() && protected {
         let presented = req
             .headers()

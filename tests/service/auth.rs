@@ -102,6 +102,14 @@ async fn metrics_are_open_by_default_and_can_require_an_unrestricted_token() {
         "counts cover every tenant"
     );
     assert_eq!(metrics_status(&guarded, Some(ADMIN)).await, 200);
+    // A percent-encoded spelling routes to the same handler and needs the same token.
+    let encoded = guarded
+        .client
+        .get(format!("{}/%6Detrics", guarded.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encoded.status().as_u16(), 401);
     let (code, _) = guarded.get("/health/live").await;
     assert_eq!(code, 200, "health stays open");
     assert_eq!(guarded.stop().await, 0);
@@ -116,4 +124,36 @@ async fn metrics_are_open_by_default_and_can_require_an_unrestricted_token() {
     settings.http.metrics_require_token = true;
     let err = settings.validate().expect_err("refused");
     assert!(err.to_string().contains("http.metrics_require_token"), "{err}");
+}
+
+#[actix_web::test]
+async fn a_percent_encoded_api_path_still_needs_the_token() {
+    let app = spawn_app_with_tokens(Db::Sqlite).await;
+    app.store
+        .insert_domains(
+            "default",
+            &[domaind::model::DomainName::parse("alpha-encoded.test").unwrap()],
+        )
+        .await
+        .unwrap();
+    for path in [
+        "/%61pi/v1/status",
+        "/%61%70%69/v1/domains",
+        "/api/v1/%64omains",
+        "/%61pi/v1/jobs",
+    ] {
+        let r = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path} answered without a token");
+    }
+    // The tenant-bound token stays bound whatever the spelling: t1 sees none of default's rows.
+    let r = app
+        .client
+        .get(format!("{}/%61pi/v1/domains", app.address))
+        .bearer_auth(T1)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(body["domains"].as_array().map(Vec::len), Some(0), "{body}");
+    assert_eq!(app.stop().await, 0);
 }
