@@ -307,6 +307,11 @@ impl TestApp {
         self.state.instance.clone()
     }
 
+    /// The service's own metrics, read in-process (work observed without the database).
+    pub fn metrics(&self) -> &domaind::metrics::Metrics {
+        &self.state.metrics
+    }
+
     pub async fn add_domains(&self, domains: &[String]) -> (u16, Value) {
         let body = serde_json::json!({ "domains": domains }).to_string();
         self.post_raw("/api/v1/domains", "application/json", body).await

@@ -113,6 +113,7 @@ async fn a_database_outage_mid_run_loses_nothing() {
     .await;
 
     let cut_at = chrono::Utc::now();
+    let parsed_at_cut = app.metrics().extract_seconds.count();
     proxy.cut();
     eventually(
         Duration::from_secs(15),
@@ -125,8 +126,14 @@ async fn a_database_outage_mid_run_loses_nothing() {
     let (code, status) = app.get("/api/v1/status").await;
     assert_eq!(code, 200, "status answers without the database: {status}");
     assert!(status["database_error"].is_string(), "{status}");
-    // Let the slow sites finish while the database is unreachable: their results wait in the writer.
-    tokio::time::sleep(Duration::from_secs(3)).await; // the outage itself: a fixed window by design
+    // The slow sites in flight finish while the database is unreachable: their results wait
+    // in the writer.
+    eventually(
+        Duration::from_secs(15),
+        "20 results finished during the outage",
+        || async { (app.metrics().extract_seconds.count() >= parsed_at_cut + 20).then_some(()) },
+    )
+    .await;
 
     let restored_at = chrono::Utc::now();
     proxy.restore();
@@ -199,12 +206,23 @@ async fn a_locked_sqlite_file_delays_writes_and_loses_nothing() {
     // Another process's exclusive transaction: every writer waits behind it.
     let mut locker = sqlx::SqliteConnection::connect(&test_db.url).await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut locker).await.unwrap();
+    let (locked_at, parsed_at_lock) = (std::time::Instant::now(), app.metrics().extract_seconds.count());
     let at_lock = direct.count_by_status().await.unwrap();
     assert!(
         at_lock["processing"] > 0,
         "nothing in flight when the lock was taken: {at_lock:?}"
     );
-    tokio::time::sleep(Duration::from_secs(7)).await; // past the 5 s busy timeout, by design
+    // Hold the lock until more results finished behind it and the writer's 5 s busy timeout has
+    // run out at least once (SQLite's busy timeout is wall-clock: no clock to inject).
+    eventually(
+        Duration::from_secs(30),
+        "results waiting behind the lock past the busy timeout",
+        || async {
+            let more_results = app.metrics().extract_seconds.count() > parsed_at_lock;
+            (more_results && locked_at.elapsed() > Duration::from_millis(5500)).then_some(())
+        },
+    )
+    .await;
     let under_lock = direct.count_by_status().await.unwrap();
     assert_eq!(
         under_lock["completed"], at_lock["completed"],
