@@ -21,45 +21,9 @@ async fn sigterm_with_rows_in_flight_exits_cleanly(db: Db) {
     store.insert_domains("default", &names).await.unwrap();
 
     let dir = std::env::temp_dir().join(format!("domaind_sigterm_{}_{:?}", std::process::id(), db));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[database]
-url = "{url}"
-[http]
-bind = "127.0.0.1:0"
-[pipeline]
-concurrency = 40
-extractors = 2
-parsers = 1
-shutdown_grace_secs = 1
-[fetch]
-schemes = ["http"]
-timeout_ms = 5000
-[fetch.resolve_override]
-"*.test" = "127.0.0.1:{port}"
-[[scheduler.jobs]]
-id = "process_pending_domains"
-trigger = "interval"
-spec = "100ms"
-args = {{ limit = 1000 }}
-"#,
-            url = test_db.url,
-            port = fixture.port
-        ),
-    )
-    .unwrap();
-    let mut guard = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_domaind"))
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start domaind"),
-    );
+    let pipeline = "concurrency = 40\nextractors = 2\nparsers = 1\nshutdown_grace_secs = 1";
+    let config = serve_config(&dir, &test_db.url, fixture.port, pipeline, 5000, "");
+    let mut guard = start_binary(&config, &dir.join("serve.log"));
     let child = &mut guard.0;
 
     // Wait until work is in flight and some of it finished.
@@ -112,10 +76,16 @@ args = {{ limit = 1000 }}
 }
 both_backends!(sigterm_with_rows_in_flight_exits_cleanly);
 
-/// Writes a config for the real binary: short domain and leader leases (the reaper runs on the
-/// leader, so a dead leader's claims wait for max(lease, leader lease) + the reaper interval), a
-/// reaper every second, a drain every 100 ms.
-fn crash_config(dir: &std::path::Path, db_url: &str, fixture_port: u16) -> std::path::PathBuf {
+/// Writes `dir/config.toml` for the real binary: the fixture mapped for `*.test`, http only, a
+/// drain every 100 ms, the given `[pipeline]` keys and fetch timeout, then `extra` TOML.
+fn serve_config(
+    dir: &std::path::Path,
+    db_url: &str,
+    fixture_port: u16,
+    pipeline: &str,
+    fetch_timeout_ms: u64,
+    extra: &str,
+) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let config = dir.join("config.toml");
     std::fs::write(
@@ -127,29 +97,39 @@ url = "{db_url}"
 [http]
 bind = "127.0.0.1:0"
 [pipeline]
-concurrency = 64
-lease_secs = 3
+{pipeline}
 [fetch]
 schemes = ["http"]
-timeout_ms = 2000
+timeout_ms = {fetch_timeout_ms}
 [fetch.resolve_override]
 "*.test" = "127.0.0.1:{fixture_port}"
-[scheduler]
-leader_ttl_secs = 3
 [[scheduler.jobs]]
 id = "process_pending_domains"
 trigger = "interval"
 spec = "100ms"
 args = {{ limit = 1000 }}
-[[scheduler.jobs]]
-id = "reclaim_expired_leases"
-trigger = "interval"
-spec = "1s"
+{extra}
 "#
         ),
     )
     .unwrap();
     config
+}
+
+/// A config for crash tests: short domain and leader leases (the reaper runs on the leader, so
+/// a dead leader's claims wait for max(lease, leader lease) + the reaper interval) and a reaper
+/// every second.
+fn crash_config(dir: &std::path::Path, db_url: &str, fixture_port: u16) -> std::path::PathBuf {
+    let extra = "[[scheduler.jobs]]\nid = \"reclaim_expired_leases\"\ntrigger = \"interval\"\nspec = \"1s\"\n\
+                 [scheduler]\nleader_ttl_secs = 3";
+    serve_config(
+        dir,
+        db_url,
+        fixture_port,
+        "concurrency = 64\nlease_secs = 3",
+        2000,
+        extra,
+    )
 }
 
 /// Starts `serve`, its stderr in `log`.
