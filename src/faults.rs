@@ -68,6 +68,60 @@ mod imp {
     }
 }
 
+/// A fault injected into a pipeline actor (not a domain's worker) by naming a domain
+/// `…fault-<actor>-<kind>…` (e.g. `alpha-fault-writer-wedge-1.test`): the actor handling that
+/// domain — `fetcher` when dispatching it, `writer` when buffering its outcome — misbehaves once
+/// per name and process. Names work through the real binary too (`serve` built with the feature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorFault {
+    /// The handler panics.
+    Panic,
+    /// The actor stops answering: it waits on a future that never completes (`ctx.wait`), so its
+    /// mailbox is never read again while the rest of the system runs.
+    Wedge,
+    /// The handler blocks the actor system's thread for `BLOCK` (every actor stops with it).
+    Block,
+}
+
+/// How long an injected `ActorFault::Block` blocks the actor system's thread.
+pub const BLOCK: std::time::Duration = std::time::Duration::from_secs(600);
+
+#[cfg(feature = "fault-injection")]
+mod actor_imp {
+    use super::ActorFault;
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    static FIRED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+    /// The fault this domain's name injects into `actor`, the first time only.
+    pub fn actor_fault(actor: &str, domain: &str) -> Option<ActorFault> {
+        let kind = [
+            ("panic", ActorFault::Panic),
+            ("wedge", ActorFault::Wedge),
+            ("block", ActorFault::Block),
+        ]
+        .into_iter()
+        .find(|(kind, _)| domain.contains(&format!("fault-{actor}-{kind}")))?
+        .1;
+        let mut fired = FIRED.lock().unwrap_or_else(|e| e.into_inner());
+        fired
+            .get_or_insert_with(HashSet::new)
+            .insert(domain.to_string())
+            .then_some(kind)
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+pub use actor_imp::actor_fault;
+
+/// Without the feature, actors never misbehave on purpose.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn actor_fault(_actor: &str, _domain: &str) -> Option<ActorFault> {
+    None
+}
+
 #[cfg(feature = "fault-injection")]
 pub use imp::{check, fail_job, job_fault, panic_on};
 

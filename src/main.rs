@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -99,7 +100,15 @@ fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
 async fn run(cli: Cli) -> anyhow::Result<i32> {
     let settings = load_settings(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+        Command::Serve => {
+            let (database, supervisor) = (settings.database.clone(), settings.supervisor.clone());
+            let grace = Duration::from_secs(settings.pipeline.shutdown_grace_secs);
+            let app = Application::build(settings).await?;
+            let timeout = Duration::from_secs(supervisor.liveness_timeout_secs);
+            domaind::actors::start_watchdog(app.state(), database, timeout, grace)
+                .context("cannot start the watchdog")?;
+            app.run_until_stopped().await
+        }
         Command::Migrate {
             adopt: true,
             source_timezone,

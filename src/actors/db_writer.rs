@@ -4,6 +4,10 @@
 //! as data (not as unavailability) is written row by row so one bad row cannot block the rest.
 //! After each batch the Fetcher is told which domains are done (its capacity frees only then,
 //! so memory stays bounded by `pipeline.concurrency`).
+//!
+//! Supervised (`supervised::start_child`): the batch being written is kept in the actor, so a
+//! restart puts it back in front of the buffer and writes it again (a write that did reach the
+//! database before the restart is fenced out the second time, not applied twice).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +16,8 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::state::ServiceState;
+use super::supervised::Ping;
+use crate::faults::{self, ActorFault};
 use crate::model::{ErrorKind, Outcome, OutcomeKind};
 use crate::store::{Store, StoreError, WriteReport};
 
@@ -42,7 +48,8 @@ pub struct DbWriter {
     batch_size: usize,
     flush_every: Duration,
     buffer: Vec<Outcome>,
-    writing: bool,
+    // The batch being written, if any (kept for a restart to write again).
+    writing: Option<Arc<Vec<Outcome>>>,
     fetcher: Option<Recipient<BatchWritten>>,
     // Callers of `Flush` waiting for the buffer to drain; answered after the write that empties it.
     flush_waiters: Vec<oneshot::Sender<()>>,
@@ -57,15 +64,15 @@ impl DbWriter {
             batch_size,
             flush_every,
             buffer: Vec::new(),
-            writing: false,
+            writing: None,
             fetcher: None,
             flush_waiters: Vec::new(),
         }
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing || self.buffer.is_empty() {
-            if !self.writing && self.buffer.is_empty() {
+        if self.writing.is_some() || self.buffer.is_empty() {
+            if self.writing.is_none() && self.buffer.is_empty() {
                 self.flush_waiters.drain(..).for_each(|w| {
                     let _ = w.send(());
                 });
@@ -73,8 +80,8 @@ impl DbWriter {
             return;
         }
         let take = self.buffer.len().min(self.batch_size);
-        let batch: Vec<Outcome> = self.buffer.drain(..take).collect();
-        self.writing = true;
+        let batch: Arc<Vec<Outcome>> = Arc::new(self.buffer.drain(..take).collect());
+        self.writing = Some(batch.clone());
         let store = self.store.clone();
         let instance = self.state.instance.clone();
         let (attempts, write_started) = (crate::metrics::attempt_labels(&batch), std::time::Instant::now());
@@ -82,7 +89,7 @@ impl DbWriter {
             write_until_stored(store, instance, batch)
                 .into_actor(self)
                 .map(move |report, act, ctx| {
-                    act.writing = false;
+                    act.writing = None;
                     act.state
                         .metrics
                         .record_batch(&attempts, &report, write_started.elapsed());
@@ -104,7 +111,7 @@ impl DbWriter {
 
 /// Retries until the batch is stored. Unavailability is retried as is; a data error splits the
 /// batch into single rows, and a row the database still refuses is recorded as `internal`.
-async fn write_until_stored(store: Store, instance: String, batch: Vec<Outcome>) -> WriteReport {
+async fn write_until_stored(store: Store, instance: String, batch: Arc<Vec<Outcome>>) -> WriteReport {
     let mut delay = Duration::from_millis(100);
     loop {
         match store.write_outcomes(&instance, &batch).await {
@@ -112,7 +119,7 @@ async fn write_until_stored(store: Store, instance: String, batch: Vec<Outcome>)
             Err(e) if is_data_error(&e) => {
                 tracing::error!(error = %e, rows = batch.len(), "batch refused by the database; writing rows one by one");
                 let mut report = WriteReport::default();
-                for outcome in batch {
+                for outcome in batch.iter().cloned() {
                     report
                         .domains
                         .extend(write_single(&store, &instance, outcome).await.domains);
@@ -208,11 +215,39 @@ impl Actor for DbWriter {
     }
 }
 
+impl Supervised for DbWriter {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        if let Some(batch) = self.writing.take() {
+            // The write's future was dropped with the old incarnation; this is the only copy.
+            let mut batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
+            tracing::warn!(
+                rows = batch.len(),
+                "writing the interrupted batch again after a restart"
+            );
+            batch.append(&mut self.buffer);
+            self.buffer = batch;
+        }
+    }
+}
+
+impl Handler<Ping> for DbWriter {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
+}
+
 impl Handler<Record> for DbWriter {
     type Result = ();
 
     fn handle(&mut self, msg: Record, ctx: &mut Context<Self>) {
+        let fault = faults::actor_fault("writer", msg.0.claimed.domain.as_str());
         self.buffer.push(msg.0);
+        match fault {
+            None => {}
+            Some(ActorFault::Panic) => panic!("injected panic in the writer"),
+            Some(ActorFault::Wedge) => ctx.wait(actix::fut::wrap_future(std::future::pending::<()>())),
+            Some(ActorFault::Block) => std::thread::sleep(faults::BLOCK),
+        }
         if self.buffer.len() >= self.batch_size {
             self.flush(ctx);
         }

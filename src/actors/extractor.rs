@@ -3,12 +3,13 @@
 //! its own task, so one Extractor has many domains in flight; the Fetcher bounds the total.
 //!
 //! A panic while processing a domain is caught: that attempt is recorded as `internal`, the
-//! Extractor reports `Crashed` to itself and stops, and `actix::Supervisor` restarts it with
-//! the same address (queued messages are kept), after a backoff that grows with its restarts.
+//! Extractor reports `Crashed` to itself, records the failure and stops, and its supervision
+//! (`supervised::start_child`) restarts it with the same address (queued messages are kept),
+//! after a backoff that grows with its restarts. Domains already in flight are tasks of their
+//! own and finish regardless.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::Utc;
@@ -17,6 +18,7 @@ use futures_util::FutureExt;
 use super::db_writer::{DbWriter, Record};
 use super::parser_pool::{panic_message, ParserPool};
 use super::state::ServiceState;
+use super::supervised::Ping;
 use crate::faults::{self, Stage};
 use crate::fetch::{Fetched, HttpClient, Validators};
 use crate::metrics::Metrics;
@@ -66,13 +68,7 @@ impl Extractor {
 impl Actor for Extractor {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        let restarts = self.state.restarts(&self.name);
-        if restarts > 0 {
-            // Back off before taking new work again, longer the more often this actor crashed.
-            let backoff = Duration::from_millis(50u64.saturating_mul(1 << restarts.min(6)));
-            ctx.wait(actix::fut::wrap_future(tokio::time::sleep(backoff)));
-        }
+    fn started(&mut self, _: &mut Context<Self>) {
         self.state.started(&self.name);
     }
 }
@@ -81,6 +77,12 @@ impl Supervised for Extractor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         tracing::info!(actor = %self.name, "restarting");
     }
+}
+
+impl Handler<Ping> for Extractor {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
 impl Handler<Extract> for Extractor {

@@ -5,6 +5,11 @@
 //!
 //! Capacity (`pipeline.concurrency`) counts domains claimed and not yet written, so a slow
 //! database slows claiming (backpressure) and memory stays flat whatever the backlog.
+//!
+//! Supervised (`supervised::start_child`): `in_flight` is the truth a restart keeps; a restart
+//! recomputes from it what the dropped work (a claim in progress, a dispatch cut short) would
+//! have updated. Rows a dropped claim took are not in `in_flight`, so their leases are not
+//! renewed: they expire and are reclaimed like any lost claim.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -17,6 +22,8 @@ use tokio::sync::oneshot;
 use super::db_writer::BatchWritten;
 use super::extractor::{Extract, Extractor};
 use super::state::ServiceState;
+use super::supervised::Ping;
+use crate::faults::{self, ActorFault};
 use crate::model::ClaimedDomain;
 use crate::store::Store;
 
@@ -209,6 +216,9 @@ impl Fetcher {
     }
 
     fn dispatch(&mut self, drain_id: u64, row: ClaimedDomain) {
+        if let Some(ActorFault::Panic) = faults::actor_fault("fetcher", &row.domain) {
+            panic!("injected panic in the fetcher");
+        }
         if self.tenant_cap > 0 {
             *self.tenant_in_flight.entry(row.tenant_id.clone()).or_default() += 1;
         }
@@ -244,6 +254,8 @@ impl Actor for Fetcher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
         self.state.started("fetcher");
+        // After a restart: drains still open go on claiming.
+        self.pump(ctx);
         let every = (self.lease / 3).max(Duration::from_millis(100));
         ctx.run_interval(every, |act, ctx| {
             if act.in_flight.is_empty() {
@@ -252,9 +264,10 @@ impl Actor for Fetcher {
             let store = act.store.clone();
             let owner = act.state.instance.clone();
             let lease = act.lease;
+            let ids: Vec<i64> = act.in_flight.keys().copied().collect();
             ctx.spawn(
                 async move {
-                    match store.renew_leases(&owner, lease).await {
+                    match store.renew_leases(&owner, &ids, lease).await {
                         Ok(n) => tracing::debug!(renewed = n, "leases renewed"),
                         Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
                     }
@@ -267,6 +280,31 @@ impl Actor for Fetcher {
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.state.stopped("fetcher");
     }
+}
+
+impl Supervised for Fetcher {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // A claim in progress was dropped; whatever it took is not in `in_flight`.
+        self.claiming = false;
+        self.wrote_during_claim = false;
+        if self.tenant_cap > 0 {
+            self.tenant_in_flight.clear();
+            for (_, tenant) in self.in_flight.values() {
+                *self.tenant_in_flight.entry(tenant.clone()).or_default() += 1;
+            }
+        }
+        for (id, drain) in self.drains.iter_mut() {
+            drain.outstanding = self.in_flight.values().filter(|(d, _)| d == id).count();
+        }
+        self.state.metrics.domains_in_flight.set(self.in_flight.len() as i64);
+        self.finish_drains();
+    }
+}
+
+impl Handler<Ping> for Fetcher {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
 impl Handler<Tick> for Fetcher {

@@ -7,6 +7,9 @@
 //! unique per `(job_id, scheduled_for)` in `job_runs`, so a time runs at most once even if two
 //! instances briefly both believe they lead. Pause state and (for followers) cluster schedules
 //! are refreshed from the database every couple of seconds.
+//!
+//! Supervised (`supervised::start_child`): job runs execute as tasks of their own, not of the
+//! actor, so a Scheduler restart does not cut a run short; a finished run reports `RunEnded`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use chrono::{DateTime, Utc};
 use super::fetcher::Fetcher;
 use super::job_runs::fire;
 use super::state::ServiceState;
+use super::supervised::Ping;
 use crate::jobs::{JobDef, JobKind, Scope};
 use crate::schedule::{due_fires, FireDecision};
 use crate::store::Store;
@@ -124,11 +128,13 @@ impl Scheduler {
                 self.fetcher.clone(),
                 self.state.clone(),
             );
-            ctx.spawn(fire.into_actor(self).map(move |_, act, _| {
+            let me = ctx.address();
+            actix_rt::spawn(async move {
+                fire.await;
                 if runs_any {
-                    act.jobs[index].running = act.jobs[index].running.saturating_sub(1);
+                    me.do_send(RunEnded(index));
                 }
-            }));
+            });
         }
     }
 
@@ -218,6 +224,34 @@ impl Actor for Scheduler {
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.state.stopped("scheduler");
     }
+}
+
+/// A run of job number `.0` finished (sent by the run's task).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct RunEnded(pub(super) usize);
+
+impl Handler<RunEnded> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, msg: RunEnded, _: &mut Context<Self>) {
+        if let Some(slot) = self.jobs.get_mut(msg.0) {
+            slot.running = slot.running.saturating_sub(1);
+        }
+    }
+}
+
+impl Supervised for Scheduler {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // A leader lease check in progress was dropped: lead again only once it is confirmed.
+        self.is_leader = false;
+    }
+}
+
+impl Handler<Ping> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
 impl Handler<StopScheduling> for Scheduler {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::fetcher::DrainReport;
 use super::job_runs::{execute, execute_and_finish};
-use super::scheduler::Scheduler;
+use super::scheduler::{RunEnded, Scheduler};
 use crate::store::NewRun;
 
 /// Run a job now (manual trigger).
@@ -106,15 +106,17 @@ pub struct JobView {
 }
 
 impl Handler<RunJob> for Scheduler {
-    type Result = ResponseActFuture<Self, Result<ManualRun, RunJobError>>;
+    // A plain future runs as a task of its own: a Scheduler restart does not cut the run short.
+    type Result = ResponseFuture<Result<ManualRun, RunJobError>>;
 
-    fn handle(&mut self, msg: RunJob, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         let Some(index) = self.jobs.iter().position(|j| j.def.id == msg.id) else {
-            return Box::pin(actix::fut::ready(Err(RunJobError::NotFound(msg.id))));
+            return Box::pin(std::future::ready(Err(RunJobError::NotFound(msg.id))));
         };
         if self.stopped {
-            return Box::pin(actix::fut::ready(Err(RunJobError::Stopped)));
+            return Box::pin(std::future::ready(Err(RunJobError::Stopped)));
         }
+        let me = ctx.address();
         let slot = &mut self.jobs[index];
         let def = slot.def.clone();
         let skip = msg.obey_max_instances && slot.running >= def.policy.max_instances;
@@ -194,12 +196,13 @@ impl Handler<RunJob> for Scheduler {
                 },
             }
         };
-        Box::pin(work.into_actor(self).map(move |run, act, _| {
+        Box::pin(async move {
+            let run = work.await;
             if !skip {
-                act.jobs[index].running = act.jobs[index].running.saturating_sub(1);
+                me.do_send(RunEnded(index));
             }
             Ok(run)
-        }))
+        })
     }
 }
 

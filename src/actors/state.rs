@@ -77,6 +77,9 @@ pub struct ServiceState {
     draining: AtomicBool,
     escalated: AtomicBool,
     fenced_writes_lost: AtomicU64,
+    // Milliseconds since `clock` at the Supervisor's last liveness round (the watchdog reads it).
+    clock: Instant,
+    heartbeat_ms: AtomicU64,
     max_restarts: u32,
     within: Duration,
     stop_tx: mpsc::UnboundedSender<StopReason>,
@@ -100,6 +103,8 @@ impl ServiceState {
             draining: AtomicBool::new(false),
             escalated: AtomicBool::new(false),
             fenced_writes_lost: AtomicU64::new(0),
+            clock: Instant::now(),
+            heartbeat_ms: AtomicU64::new(0),
             max_restarts,
             within,
             stop_tx,
@@ -236,6 +241,23 @@ impl ServiceState {
                 ..a.clone()
             })
             .collect()
+    }
+
+    /// Restarts of the actor called `name`.
+    pub fn restarts_of(&self, name: &str) -> u64 {
+        self.actors().by_name.get(name).map_or(0, |a| a.restarts)
+    }
+
+    /// The Supervisor's liveness round ran (the actor system's thread is not blocked).
+    pub fn beat(&self) {
+        self.heartbeat_ms
+            .store(self.clock.elapsed().as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Time since the last `beat` (since start when none happened yet).
+    pub fn since_beat(&self) -> Duration {
+        let last = Duration::from_millis(self.heartbeat_ms.load(Ordering::SeqCst));
+        self.clock.elapsed().saturating_sub(last)
     }
 
     /// Total restarts of actors whose name starts with `prefix`.

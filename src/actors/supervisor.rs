@@ -3,8 +3,13 @@
 //! more claims, in-flight work gets a grace period, the writer flushes, and whatever is still
 //! unfinished has its lease released back to `pending`.
 //!
-//! Crash handling lives with the children (Extractors restart through `actix::Supervisor`,
-//! parser threads replace themselves); restart counts and escalation are in `ServiceState`.
+//! Every actor child runs under `supervised::start_child`, which restarts it in place after a
+//! panic or an unexpected stop. The Supervisor adds the liveness check: every
+//! `supervisor.ping_interval_ms` it pings each child, and one that has not answered within
+//! `supervisor.liveness_timeout_secs` is recorded as failed and restarted (its kill switch drops
+//! whatever it was stuck on). Each round also beats for the `watchdog` thread, which covers a
+//! blocked actor-system thread. Parser threads replace themselves (`ParserPool`). Restart
+//! counts and escalation are in `ServiceState`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +22,7 @@ use super::fetcher::{EndDrains, Fetcher, InFlight, StopClaiming};
 use super::parser_pool::ParserPool;
 use super::scheduler::{JobSlot, Scheduler, StopScheduling};
 use super::state::ServiceState;
+use super::supervised::{start_child, ChildHandle, OwnStops, Ping};
 use crate::fetch::HttpClient;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -45,6 +51,10 @@ pub struct Supervisor {
     writer: Addr<DbWriter>,
     fetcher: Addr<Fetcher>,
     scheduler: Option<Addr<Scheduler>>,
+    // Every supervised child with whether a ping to it is still unanswered.
+    children: Vec<(ChildHandle, bool)>,
+    ping_every: Duration,
+    liveness_timeout: Duration,
 }
 
 /// Starts every child in order, then the Supervisor; `jobs = None` (one-shot runs) starts no Scheduler.
@@ -56,13 +66,19 @@ pub fn start_pipeline(
     jobs: Option<Vec<JobSlot>>,
 ) -> std::io::Result<Pipeline> {
     let p = &settings.pipeline;
-    let writer = DbWriter::new(
-        store.clone(),
+    let mut children = Vec::new();
+    let (writer, handle) = start_child(
+        "db_writer",
         state.clone(),
-        settings.writer.batch_size,
-        Duration::from_millis(settings.writer.flush_ms),
-    )
-    .start();
+        DbWriter::new(
+            store.clone(),
+            state.clone(),
+            settings.writer.batch_size,
+            Duration::from_millis(settings.writer.flush_ms),
+        ),
+        OwnStops::Unexpected,
+    );
+    children.push(handle);
     let parsers = ParserPool::start(
         p.parser_threads(),
         Duration::from_millis(p.parse_deadline_ms),
@@ -71,32 +87,47 @@ pub fn start_pipeline(
     )?;
     let extractors: Vec<Addr<Extractor>> = (0..p.extractors)
         .map(|i| {
-            let (client, parsers, writer, state) = (client.clone(), parsers.clone(), writer.clone(), state.clone());
-            let retry = settings.retry.policy();
-            actix::Supervisor::start(move |_| Extractor::new(i, retry, client, parsers, writer, state))
+            let extractor = Extractor::new(
+                i,
+                settings.retry.policy(),
+                client.clone(),
+                parsers.clone(),
+                writer.clone(),
+                state.clone(),
+            );
+            let (addr, handle) = start_child(&format!("extractor-{i}"), state.clone(), extractor, OwnStops::Recorded);
+            children.push(handle);
+            addr
         })
         .collect();
-    let fetcher = Fetcher::new(
-        store.clone(),
+    let (fetcher, handle) = start_child(
+        "fetcher",
         state.clone(),
-        extractors,
-        p.concurrency,
-        p.claim_batch,
-        p.max_in_flight_per_tenant,
-        p.lease(),
-    )
-    .start();
+        Fetcher::new(
+            store.clone(),
+            state.clone(),
+            extractors,
+            p.concurrency,
+            p.claim_batch,
+            p.max_in_flight_per_tenant,
+            p.lease(),
+        ),
+        OwnStops::Unexpected,
+    );
+    children.push(handle);
     writer.do_send(SetFetcher(fetcher.clone().recipient()));
     let scheduler = jobs.map(|jobs| {
-        Scheduler::new(
+        let scheduler = Scheduler::new(
             jobs,
             fetcher.clone(),
             store.clone(),
             state.clone(),
             Duration::from_millis(settings.scheduler.poll_ms),
             Duration::from_secs(settings.scheduler.leader_ttl_secs),
-        )
-        .start()
+        );
+        let (addr, handle) = start_child("scheduler", state.clone(), scheduler, OwnStops::Unexpected);
+        children.push(handle);
+        addr
     });
     let supervisor = Supervisor {
         store,
@@ -105,6 +136,9 @@ pub fn start_pipeline(
         writer,
         fetcher: fetcher.clone(),
         scheduler: scheduler.clone(),
+        children: children.into_iter().map(|c| (c, false)).collect(),
+        ping_every: Duration::from_millis(settings.supervisor.ping_interval_ms),
+        liveness_timeout: Duration::from_secs(settings.supervisor.liveness_timeout_secs),
     }
     .start();
     Ok(Pipeline {
@@ -117,8 +151,44 @@ pub fn start_pipeline(
 impl Actor for Supervisor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut Context<Self>) {
         self.state.started("supervisor");
+        self.state.beat();
+        ctx.run_interval(self.ping_every, |act, ctx| act.ping_children(ctx));
+    }
+}
+
+impl Supervisor {
+    /// One liveness round: beat for the watchdog, ping every child not still owing an answer.
+    fn ping_children(&mut self, ctx: &mut Context<Self>) {
+        self.state.beat();
+        let timeout = self.liveness_timeout;
+        for index in 0..self.children.len() {
+            let (child, waiting) = &mut self.children[index];
+            if std::mem::replace(waiting, true) {
+                continue;
+            }
+            let answer = child.ping.send(Ping).timeout(timeout);
+            ctx.spawn(answer.into_actor(self).map(move |answer, act, _| {
+                let (child, waiting) = &mut act.children[index];
+                *waiting = false;
+                match answer {
+                    Ok(()) => {}
+                    // Shutdown stops children on purpose.
+                    Err(_) if act.state.is_draining() => {}
+                    Err(MailboxError::Timeout) => {
+                        let why = format!("did not answer a liveness ping within {} s", timeout.as_secs());
+                        act.state.record_restart(&child.name, &why);
+                        child.kill.pull();
+                    }
+                    Err(MailboxError::Closed) => {
+                        // Its supervision ended: nobody restarts it any more.
+                        act.state
+                            .escalate(format!("{} stopped and cannot be restarted", child.name));
+                    }
+                }
+            }));
+        }
     }
 }
 

@@ -290,7 +290,7 @@ impl RetrySettings {
     }
 }
 
-/// `[supervisor]`: restart intensity.
+/// `[supervisor]`: restart intensity and liveness.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SupervisorSettings {
@@ -298,6 +298,12 @@ pub struct SupervisorSettings {
     pub max_restarts: u32,
     /// The restart-intensity window.
     pub within_secs: u64,
+    /// How often the Supervisor pings every child (and beats for the watchdog).
+    pub ping_interval_ms: u64,
+    /// A child that has not answered a ping for this long is restarted; an actor system that
+    /// has not run the Supervisor's ping round for this long (a blocked thread) makes the
+    /// watchdog escalate.
+    pub liveness_timeout_secs: u64,
 }
 
 impl Default for SupervisorSettings {
@@ -305,6 +311,8 @@ impl Default for SupervisorSettings {
         Self {
             max_restarts: 5,
             within_secs: 10,
+            ping_interval_ms: 1000,
+            liveness_timeout_secs: 10,
         }
     }
 }

@@ -190,6 +190,22 @@ impl Settings {
         if self.supervisor.within_secs == 0 {
             return Err(bad("supervisor.within_secs", 0, "must be at least 1"));
         }
+        if self.supervisor.ping_interval_ms < 10 {
+            return Err(bad(
+                "supervisor.ping_interval_ms",
+                self.supervisor.ping_interval_ms,
+                "must be at least 10",
+            ));
+        }
+        if self.supervisor.liveness_timeout_secs.saturating_mul(1000) < 2 * self.supervisor.ping_interval_ms
+            || self.supervisor.liveness_timeout_secs < 4
+        {
+            return Err(bad(
+                "supervisor.liveness_timeout_secs",
+                self.supervisor.liveness_timeout_secs,
+                "must be at least 4 (a restart's backoff is up to 3.2 s) and twice supervisor.ping_interval_ms",
+            ));
+        }
         if self.scheduler.poll_ms < 10 || self.scheduler.leader_ttl_secs < 3 {
             return Err(bad(
                 "scheduler.poll_ms",

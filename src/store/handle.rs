@@ -290,11 +290,13 @@ impl Store {
         }
     }
 
-    /// Extends the lease of every row `owner` has in flight; returns how many.
-    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+    /// Extends the lease of the rows `ids` that `owner` still holds; returns how many. Only the
+    /// rows its workers are still on: a claim the process lost track of (a writer that gave up
+    /// on a row, a claim dropped by an actor restart) is left to expire and be reclaimed.
+    pub async fn renew_leases(&self, owner: &str, ids: &[i64], lease: Duration) -> Result<u64, StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::renew_leases(writer, owner, lease).await,
-            Pools::Postgres(pool) => postgres::renew_leases(pool, owner, lease).await,
+            Pools::Sqlite { writer, .. } => sqlite::renew_leases(writer, owner, ids, lease).await,
+            Pools::Postgres(pool) => postgres::renew_leases(pool, owner, ids, lease).await,
         }
     }
 

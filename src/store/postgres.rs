@@ -105,13 +105,14 @@ pub(super) async fn claim(
     Ok(claimed)
 }
 
-pub(super) async fn renew_leases(pool: &PgPool, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+pub(super) async fn renew_leases(pool: &PgPool, owner: &str, ids: &[i64], lease: Duration) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "UPDATE domains SET lease_expires_at = now() + $2 * interval '1 millisecond'
-         WHERE status = 'processing' AND lease_owner = $1",
+         WHERE status = 'processing' AND lease_owner = $1 AND id = ANY($3)",
     )
     .bind(owner)
     .bind(millis(lease) as f64)
+    .bind(ids)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

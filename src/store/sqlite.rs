@@ -130,13 +130,23 @@ pub(super) async fn claim(
     Ok(claimed)
 }
 
-pub(super) async fn renew_leases(pool: &SqlitePool, owner: &str, lease: Duration) -> Result<u64, StoreError> {
+pub(super) async fn renew_leases(
+    pool: &SqlitePool,
+    owner: &str,
+    ids: &[i64],
+    lease: Duration,
+) -> Result<u64, StoreError> {
     let now = Utc::now();
-    let done = sqlx::query("UPDATE domains SET lease_expires_at = ?2 WHERE status = 'processing' AND lease_owner = ?1")
-        .bind(owner)
-        .bind(lease_expiry(now, lease))
-        .execute(pool)
-        .await?;
+    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Query(sqlx::Error::Encode(Box::new(e))))?;
+    let done = sqlx::query(
+        "UPDATE domains SET lease_expires_at = ?2
+         WHERE status = 'processing' AND lease_owner = ?1 AND id IN (SELECT value FROM json_each(?3))",
+    )
+    .bind(owner)
+    .bind(lease_expiry(now, lease))
+    .bind(ids)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected())
 }
 

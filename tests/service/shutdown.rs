@@ -371,3 +371,91 @@ async fn kill_9_of_one_instance_of_three_the_others_take_over() {
     test_db.drop_db().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A handler that blocks the actor system's thread stops every actor, the Supervisor included,
+/// so no liveness ping can even be sent: the watchdog thread notices the missing heartbeats
+/// and escalates — readiness 503 (HTTP workers have threads of their own), then, since the
+/// graceful shutdown cannot run on the blocked thread, it releases this instance's leases
+/// itself and exits with code 1 for the process manager to restart it.
+#[actix_web::test]
+async fn a_blocked_actor_system_is_escalated_by_the_watchdog() {
+    let fixture = fixtures::start();
+    let test_db = TestDb::create(Db::Sqlite).await;
+    let store = test_db.store().await;
+    let mut names: Vec<DomainName> = (0..60)
+        .map(|i| DomainName::parse(&format!("slow-watchdog-{i}.test")).unwrap())
+        .collect();
+    // The writer blocks its thread (for 10 minutes) when this domain's outcome arrives.
+    names.push(DomainName::parse("alpha-fault-writer-block-1.test").unwrap());
+    store.insert_domains("default", &names).await.unwrap();
+
+    let dir = std::env::temp_dir().join(format!("domaind_watchdog_{}", std::process::id()));
+    let extra = "[supervisor]\nping_interval_ms = 200\nliveness_timeout_secs = 4";
+    let config = serve_config(&dir, &test_db.url, fixture.port, "shutdown_grace_secs = 1", 5000, extra);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.join("serve.log");
+    let mut guard = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_domaind"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("DOMAIND_HTTP__BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start domaind"),
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let ready = || async {
+        let url = format!("http://127.0.0.1:{port}/health/ready");
+        client.get(url).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    };
+    eventually(Duration::from_secs(30), "domaind ready", || async {
+        (ready().await == 200).then_some(())
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let seen_503 = std::cell::Cell::new(false);
+    let status = eventually(
+        Duration::from_secs(40),
+        "domaind exits after the watchdog escalates",
+        || {
+            let exited = guard.0.try_wait().unwrap();
+            let seen_503 = &seen_503;
+            let ready = &ready;
+            async move {
+                if exited.is_none() && ready().await == 503 {
+                    seen_503.set(true);
+                }
+                exited
+            }
+        },
+    )
+    .await;
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "exit status {status:?}: {log_text}");
+    assert!(
+        seen_503.get(),
+        "readiness never reported 503 before the exit: {log_text}"
+    );
+    assert!(
+        log_text.contains("watchdog: the actor system stopped answering"),
+        "{log_text}"
+    );
+    // Liveness timeout (4 s) + grace (1 s) + 2 s, plus the time to reach the blocking outcome.
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The watchdog released the leases: nothing waits for a lease to expire.
+    let counts = store.count_by_status().await.unwrap();
+    assert_eq!(counts["processing"], 0, "{counts:?}\n{log_text}");
+    assert_eq!(counts["pending"] + counts["completed"], 61, "{counts:?}");
+    fixture.stop().await;
+    store.close().await;
+    test_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

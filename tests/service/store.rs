@@ -52,6 +52,39 @@ async fn two_claimers_never_claim_the_same_row(db: Db) {
 }
 both_backends!(two_claimers_never_claim_the_same_row);
 
+async fn renewal_extends_only_the_leases_still_being_worked_on(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    store.insert_domains("default", &names(4)).await.unwrap();
+    let rows = store.claim("me", 4, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    // The process still works on two of its four claims; the other two it lost track of.
+    let kept: Vec<i64> = rows[..2].iter().map(|r| r.id).collect();
+    assert_eq!(
+        store.renew_leases("me", &kept, Duration::from_secs(60)).await.unwrap(),
+        2
+    );
+    // Another owner's renewal touches none of them.
+    assert_eq!(
+        store
+            .renew_leases("other", &kept, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        0
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        store.reclaim_expired().await.unwrap(),
+        2,
+        "the two forgotten claims come back"
+    );
+    let counts = store.count_by_status().await.unwrap();
+    assert_eq!((counts["processing"], counts["pending"]), (2, 2), "{counts:?}");
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(renewal_extends_only_the_leases_still_being_worked_on);
+
 fn completed(claimed: domaind::model::ClaimedDomain, title: &str) -> Outcome {
     let meta = Metadata {
         title: Some(title.into()),

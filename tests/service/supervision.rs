@@ -196,3 +196,127 @@ async fn too_many_stuck_parsers_escalate_and_the_service_exits_non_zero() {
     .await;
     assert_eq!(app.stop().await, 1, "an escalation exits non-zero");
 }
+
+/// One actor's entry in `/api/v1/status`.
+fn actor<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no actor {name} in {status}"))
+}
+
+/// Every row completed, each by exactly one `completed` attempt (nothing written twice).
+async fn every_row_completed_once(app: &crate::helpers::TestApp, names: &[String]) {
+    let total = names.len() as i64;
+    let counts = eventually(std::time::Duration::from_secs(40), "every row completed", || async {
+        let counts = app.store.count_by_status().await.unwrap();
+        (counts["completed"] == total).then_some(counts)
+    })
+    .await;
+    assert_eq!(
+        (counts["processing"], counts["pending"], counts["error"]),
+        (0, 0, 0),
+        "{counts:?}"
+    );
+    for name in names {
+        let row = app.row(name).await;
+        let attempts = app.store.attempts(row.id, 10).await.unwrap();
+        let completed = attempts.iter().filter(|a| a.outcome == "completed").count();
+        assert_eq!(completed, 1, "{name}: {attempts:?}");
+    }
+}
+
+/// `domaind_actor_restarts_total{actor="<group>"}` from `/metrics`.
+async fn restarts_metric(app: &crate::helpers::TestApp, group: &str) -> String {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("domaind_actor_restarts_total{{actor=\"{group}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+        .to_string()
+}
+
+/// A panic inside the Fetcher (a singleton: no other actor claims) is caught by its supervision:
+/// the Fetcher restarts in place — same address, so the scheduler's and the API's ticks still
+/// reach it — its open drain goes on, and the rows the interrupted claim had taken come back
+/// when their lease expires. Every row completes exactly once.
+async fn a_panicking_fetcher_restarts_in_place_and_every_row_completes_once(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.pipeline.lease_secs = 6;
+        s.scheduler.jobs[0].spec = "200ms".into();
+    })
+    .await;
+    let tag = format!("{db:?}").to_lowercase();
+    let mut names: Vec<String> = (0..40).map(|i| format!("charlie-fetcher-{tag}-{i}.test")).collect();
+    // Named so that the Fetcher panics (once) while dispatching it.
+    names.insert(20, format!("alpha-fault-fetcher-panic-{tag}.test"));
+    app.add_domains(&names).await;
+    every_row_completed_once(&app, &names).await;
+
+    let status = app.status().await;
+    let fetcher = actor(&status, "fetcher");
+    assert_eq!(
+        (fetcher["restarts"].as_u64(), fetcher["state"].as_str()),
+        (Some(1), Some("running")),
+        "{status}"
+    );
+    let failure = fetcher["last_failure"].as_str().unwrap_or("");
+    assert!(failure.contains("panicked: injected panic in the fetcher"), "{status}");
+    assert_eq!(restarts_metric(&app, "fetcher").await, "1");
+
+    // The API's tick goes to the same address and is served by the restarted Fetcher.
+    app.add_domains(&["bravo-after-fetcher.test".to_string()]).await;
+    let (_, body) = app.process(5).await;
+    assert_eq!(body["results"]["successful"], 1, "{body}");
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_panicking_fetcher_restarts_in_place_and_every_row_completes_once);
+
+/// A DbWriter that stops answering (stuck on a future that never completes, while everything
+/// else runs) misses its liveness pings; the Supervisor records it, pulls its kill switch, and
+/// it restarts in place with the batch it was holding, which is then written: every row
+/// completes exactly once.
+async fn a_writer_that_stops_answering_pings_is_restarted_and_loses_nothing(db: Db) {
+    let app = spawn_app_with(db, |s| {
+        s.supervisor.ping_interval_ms = 200;
+        s.supervisor.liveness_timeout_secs = 4;
+        s.scheduler.jobs[0].spec = "200ms".into();
+    })
+    .await;
+    let tag = format!("{db:?}").to_lowercase();
+    let mut names: Vec<String> = (0..40).map(|i| format!("charlie-writer-{tag}-{i}.test")).collect();
+    // Named so that the writer wedges (once) when that domain's outcome arrives.
+    names.insert(10, format!("alpha-fault-writer-wedge-{tag}.test"));
+    app.add_domains(&names).await;
+    every_row_completed_once(&app, &names).await;
+
+    let status = app.status().await;
+    let writer = actor(&status, "db_writer");
+    assert_eq!(
+        (writer["restarts"].as_u64(), writer["state"].as_str()),
+        (Some(1), Some("running")),
+        "{status}"
+    );
+    let failure = writer["last_failure"].as_str().unwrap_or("");
+    assert!(
+        failure.contains("did not answer a liveness ping within 4 s"),
+        "{status}"
+    );
+    assert_eq!(restarts_metric(&app, "db_writer").await, "1");
+    // The other children answered all along.
+    for name in ["fetcher", "scheduler", "extractor-0"] {
+        assert_eq!(actor(&status, name)["restarts"], 0, "{status}");
+    }
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(a_writer_that_stops_answering_pings_is_restarted_and_loses_nothing);
