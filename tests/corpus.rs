@@ -1,7 +1,6 @@
 //! Quality bar on the shared page-metadata corpus: extracts every case of
 //! `<shared>/corpus/MANIFEST.json` in-process, grades the outputs with `grade.py`, and asserts
-//! micro-average lenient >= 97 % and every graded field >= 90 % (`date`: >= 88 %, its level
-//! today, below the bar — tracked in the issue and BENCHMARKS.md).
+//! micro-average lenient >= 97 % and every graded field >= 90 %.
 //!
 //! The shared directory is `$DOMAIND_SHARED_DIR`, else `<crate>/../shared`. A missing corpus or
 //! a missing `python3` fails the test (it never passes silently).
@@ -14,11 +13,8 @@ use serde_json::Value;
 
 /// Micro-average lenient percentage every run must reach.
 const MIN_MICRO_LENIENT: f64 = 97.0;
-/// Lenient percentage every single field must reach...
+/// Lenient percentage every single field must reach.
 const MIN_FIELD_LENIENT: f64 = 90.0;
-/// ...except these, which are below the issue's bar today (see BENCHMARKS.md): the floor is a
-/// ratchet at the current level so a regression still fails; raise it when the field improves.
-const KNOWN_SHORTFALLS: &[(&str, f64)] = &[("date", 88.0)];
 
 fn shared_dir() -> PathBuf {
     match std::env::var_os("DOMAIND_SHARED_DIR") {
@@ -90,14 +86,8 @@ fn corpus_meets_the_quality_bar() -> anyhow::Result<()> {
     let mut low = Vec::new();
     let overall = report["overall"].as_object().context("report has no per-field table")?;
     for (field, counts) in overall {
-        if let Some(p) = percent(&counts["lenient"], &counts["n"]) {
-            let floor = KNOWN_SHORTFALLS
-                .iter()
-                .find(|(f, _)| f == field)
-                .map_or(MIN_FIELD_LENIENT, |(_, floor)| *floor);
-            if p < floor {
-                low.push(format!("{field} {p:.1}%"));
-            }
+        if let Some(p) = percent(&counts["lenient"], &counts["n"]).filter(|p| *p < MIN_FIELD_LENIENT) {
+            low.push(format!("{field} {p:.1}%"));
         }
     }
     let _ = std::fs::remove_dir_all(&out);

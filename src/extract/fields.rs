@@ -17,7 +17,15 @@
 //! - author: meta author > article:author unless it is a URL > JSON-LD author name
 //! - published_at: article:published_time > JSON-LD datePublished > meta datePublished >
 //!   microdata `itemprop=datePublished` anywhere (`content`/`datetime`) > other meta date
-//!   variants ([`DATE_KEYS`]) > the first body `<time datetime>`, normalized by `dates::normalize`
+//!   variants ([`DATE_KEYS`]) > the first body `<time datetime>`, normalized by `dates::normalize`.
+//!   One repair (`dates::prefer_zoned`): a JSON-LD date written in UTC or without a zone yields
+//!   to the first of the later page dates that carries a non-zero offset and is a whole number
+//!   of quarter hours (≤ 14 h) away, to the second, unless another page date confirms it. The
+//!   two then name one moment and one zone is wrong; a local time serialized with a literal `Z`
+//!   is the common JSON-LD bug, and a non-zero offset is written only by code that knows the
+//!   zone (often beside the same time in the visible byline). article:published_time is not
+//!   repaired: it already outranks every other source, here as in open-graph-scraper and for
+//!   the social previews that read it.
 //!
 //! Meta and link tags that sit after the head (a misplaced `</head>`) count after the head's.
 //! - generator, theme_color, robots: the first non-empty meta of that name
@@ -111,13 +119,7 @@ pub(super) fn fill(meta: &mut Metadata, src: &Sources<'_>) {
     meta.author = text(&["author"])
         .or_else(|| text(&["article:author"]).filter(|a| !looks_like_url(a)))
         .or_else(|| schema.author());
-    meta.published_at = text(&["article:published_time"])
-        .or_else(|| schema.date_published())
-        .or_else(|| text(&DATE_KEYS[..1]))
-        .or_else(|| src.raw.item_date.clone())
-        .or_else(|| text(&DATE_KEYS[1..]))
-        .or_else(|| src.raw.time_datetime.clone())
-        .map(|d| dates::normalize(&d));
+    meta.published_at = published_at(src);
     meta.generator = text(&["generator"]);
     meta.theme_color = text(&["theme-color"]);
     meta.robots = text(&["robots"]);
@@ -125,6 +127,26 @@ pub(super) fn fill(meta: &mut Metadata, src: &Sources<'_>) {
 
     meta.open_graph = prefixed(dom, "og:");
     meta.twitter = prefixed(dom, "twitter:");
+}
+
+/// The publication date, normalized: see the order in the module docs.
+fn published_at(src: &Sources<'_>) -> Option<String> {
+    let dom = src.dom;
+    let page_dates: Vec<&str> = [
+        dom.meta_any(&DATE_KEYS[..1]),
+        src.raw.item_date.as_deref(),
+        dom.meta_any(&DATE_KEYS[1..]),
+        src.raw.time_datetime.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let structured = src.schema.date_published();
+    let chosen = dom
+        .meta_any(&["article:published_time"])
+        .or_else(|| Some(dates::prefer_zoned(structured.as_deref()?, &page_dates)))
+        .or_else(|| page_dates.first().copied())?;
+    Some(dates::normalize(chosen))
 }
 
 /// Every meta whose key starts with `prefix`, keyed by the full (lowercased) name.

@@ -67,6 +67,29 @@ fn published_at_order_past_the_head() {
 }
 
 #[test]
+fn a_json_ld_date_stamped_utc_yields_to_the_zoned_byline_of_the_same_moment() {
+    let ld =
+        r#"<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2020-06-11T16:06:23Z"}</script>"#;
+    let byline = r#"<time datetime="2020-06-11T13:06:23-07:00">1:06 pm PDT</time>"#;
+    let dated = |head: &str, body: &str| run(&page(head, body)).published_at;
+    assert_eq!(
+        dated(ld, byline).as_deref(),
+        Some("2020-06-11T20:06:23Z"),
+        "4 h apart to the second: the JSON-LD local time was stamped Z"
+    );
+    let sidebar = r#"<time datetime="2020-06-11T13:01:09-07:00">1:01 pm PDT</time>"#;
+    assert_eq!(dated(ld, sidebar).as_deref(), Some("2020-06-11T16:06:23Z"));
+    let confirmed = format!(r#"<meta name="date" content="2020-06-11T16:06:23Z">{ld}"#);
+    assert_eq!(dated(&confirmed, byline).as_deref(), Some("2020-06-11T16:06:23Z"));
+    let og = r#"<meta property="article:published_time" content="2020-06-11T16:06:23Z">"#;
+    assert_eq!(
+        dated(og, byline).as_deref(),
+        Some("2020-06-11T16:06:23Z"),
+        "article:published_time is never repaired"
+    );
+}
+
+#[test]
 fn first_content_image_is_the_last_image_fallback() {
     let body = r#"<img src="//t.example.net/pixel?id=1"><img src="/spacer.gif" width="1" height="1">
         <img src="data:image/png;base64,AA"><img src="/img/hero.JPG?v=2"><img src="/second.png">"#;
