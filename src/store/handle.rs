@@ -277,6 +277,14 @@ impl Store {
         }
     }
 
+    /// The database's plan for the tenant walk that starts a fair claim (see `explain_claim`).
+    pub async fn explain_tenant_walk(&self) -> Result<String, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::explain_tenant_walk(writer).await,
+            Pools::Postgres(pool) => postgres::explain_tenant_walk(pool).await,
+        }
+    }
+
     async fn claim_from(
         &self,
         owner: &str,

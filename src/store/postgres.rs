@@ -56,21 +56,32 @@ pub(super) async fn explain_claim(pool: &PgPool, tenant: Option<&str>) -> Result
     Ok(query.fetch_all(pool).await?.join("\n"))
 }
 
+// Ordered like `domains_claimable_by_tenant` (tenant_id, next_attempt_at, id), which only that
+// index yields without a sort: otherwise, with every row pending, the planner may walk the
+// unique (tenant_id, domain) index and filter on status — a scan through every finished row of
+// a tenant once most rows are done.
+const TENANT_WALK: &str = "WITH RECURSIVE t(tenant_id) AS (
+         (SELECT tenant_id FROM domains WHERE status = 'pending' ORDER BY tenant_id, next_attempt_at, id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT d.tenant_id FROM domains d WHERE d.status = 'pending' AND d.tenant_id > t.tenant_id
+                 ORDER BY d.tenant_id, d.next_attempt_at, d.id LIMIT 1)
+         FROM t WHERE t.tenant_id IS NOT NULL
+     )
+     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $1";
+
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
 pub(super) async fn pending_tenants(pool: &PgPool, max: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "WITH RECURSIVE t(tenant_id) AS (
-             (SELECT tenant_id FROM domains WHERE status = 'pending' ORDER BY tenant_id LIMIT 1)
-             UNION ALL
-             SELECT (SELECT d.tenant_id FROM domains d WHERE d.status = 'pending' AND d.tenant_id > t.tenant_id
-                     ORDER BY d.tenant_id LIMIT 1)
-             FROM t WHERE t.tenant_id IS NOT NULL
-         )
-         SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $1",
-    )
-    .bind(max)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(pool).await?)
+}
+
+/// `EXPLAIN` of the tenant walk of a fair claim.
+pub(super) async fn explain_tenant_walk(pool: &PgPool) -> Result<String, StoreError> {
+    let sql = format!("EXPLAIN {TENANT_WALK}");
+    Ok(sqlx::query_scalar::<_, String>(&sql)
+        .bind(1000i64)
+        .fetch_all(pool)
+        .await?
+        .join("\n"))
 }
 
 pub(super) async fn claim(

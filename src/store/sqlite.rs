@@ -79,20 +79,34 @@ pub(super) async fn explain_claim(pool: &SqlitePool, tenant: Option<&str>) -> Re
     Ok(lines.join("\n"))
 }
 
+// Pinned too: without `sqlite_stat1` (SQLite never analyzes on its own) the planner walks
+// `domains_status`, reading every pending row at each of the walk's steps — measured 17 ms per
+// claim at 10,000 pending rows over 10 tenants, against 0.05 ms with the partial index.
+const TENANT_WALK: &str = "WITH RECURSIVE t(tenant_id) AS (
+         SELECT MIN(tenant_id) FROM domains INDEXED BY domains_claimable_by_tenant WHERE status = 'pending'
+         UNION ALL
+         SELECT (SELECT MIN(tenant_id) FROM domains INDEXED BY domains_claimable_by_tenant
+                 WHERE status = 'pending' AND tenant_id > t.tenant_id)
+         FROM t WHERE t.tenant_id IS NOT NULL
+     )
+     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?1";
+
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
 pub(super) async fn pending_tenants(pool: &SqlitePool, max: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "WITH RECURSIVE t(tenant_id) AS (
-             SELECT MIN(tenant_id) FROM domains WHERE status = 'pending'
-             UNION ALL
-             SELECT (SELECT MIN(tenant_id) FROM domains WHERE status = 'pending' AND tenant_id > t.tenant_id)
-             FROM t WHERE t.tenant_id IS NOT NULL
-         )
-         SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?1",
-    )
-    .bind(max)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(pool).await?)
+}
+
+/// `EXPLAIN QUERY PLAN` of the tenant walk of a fair claim.
+pub(super) async fn explain_tenant_walk(pool: &SqlitePool) -> Result<String, StoreError> {
+    let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {TENANT_WALK}"))
+        .bind(1000i64)
+        .fetch_all(pool)
+        .await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("detail"))
+        .collect::<Result<_, _>>()?;
+    Ok(lines.join("\n"))
 }
 
 pub(super) async fn claim(
