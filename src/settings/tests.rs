@@ -91,6 +91,31 @@ fn range_errors_name_key_value_and_reason() {
 }
 
 #[test]
+fn liveness_settings_are_checked_against_each_other() {
+    let s = Settings::from_sources("", env(&[])).unwrap();
+    assert_eq!(
+        (s.supervisor.ping_interval_ms, s.supervisor.liveness_timeout_secs),
+        (1000, 10)
+    );
+    for (toml, key) in [
+        ("[supervisor]\nping_interval_ms = 5\n", "supervisor.ping_interval_ms"),
+        // Shorter than the longest restart backoff: a restarting actor would be killed again.
+        (
+            "[supervisor]\nliveness_timeout_secs = 3\n",
+            "supervisor.liveness_timeout_secs",
+        ),
+        // A timeout shorter than two ping intervals cannot tell a late answer from none.
+        (
+            "[supervisor]\nping_interval_ms = 3000\nliveness_timeout_secs = 5\n",
+            "supervisor.liveness_timeout_secs",
+        ),
+    ] {
+        let err = Settings::from_sources(toml, env(&[])).unwrap_err().to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}
+
+#[test]
 fn resolve_override_accepts_both_forms() {
     let s = Settings::from_sources(
         "[fetch.resolve_override]\n\"*.test\" = \"127.0.0.1:18080\"\n\"a.example\" = { http = \"127.0.0.1:1\", https = \"127.0.0.1:2\" }\n",
