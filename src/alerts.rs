@@ -40,6 +40,9 @@ pub enum AlertError {
     /// The HTTP client could not be built (TLS backend).
     #[error("cannot build the alert HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The delivery thread or its runtime could not be started.
+    #[error("cannot start the alert delivery thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 /// One alert, exactly as POSTed to the webhook.
@@ -77,8 +80,9 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// The alert channel for `[alerts]`; starts the delivery task (on the current Tokio
-    /// runtime) when a webhook is configured.
+    /// The alert channel for `[alerts]`; starts the delivery thread when a webhook is
+    /// configured. Delivery has a thread and runtime of its own, so an alert still goes out
+    /// when the actor system's thread is blocked (the watchdog's escalation) or busy.
     pub fn start(settings: &AlertSettings, instance: &str, metrics: Arc<Metrics>) -> Result<Alerts, AlertError> {
         let pending = Arc::new(AtomicUsize::new(0));
         let queue = if settings.webhook_url.is_empty() {
@@ -97,7 +101,10 @@ impl Alerts {
                 pending: pending.clone(),
                 metrics: metrics.clone(),
             };
-            tokio::spawn(webhook.run(rx));
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            std::thread::Builder::new()
+                .name("alerts".into())
+                .spawn(move || runtime.block_on(webhook.run(rx)))?;
             Some(tx)
         };
         Ok(Alerts {
@@ -176,6 +183,18 @@ impl Alerts {
             };
             tracing::error!(alert = kind, "alert not sent to the webhook: {why}");
         }
+    }
+
+    /// Like `flush`, for threads outside any runtime (the watchdog).
+    pub fn flush_blocking(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while self.pending.load(Ordering::SeqCst) > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 
     /// Waits up to `within` for queued alerts to be delivered (or given up); false on timeout.

@@ -4,7 +4,7 @@
 //! the Supervisor's liveness rounds (`ServiceState::beat`, every `supervisor.ping_interval_ms`)
 //! stop too. When none has happened for `supervisor.liveness_timeout_secs`, the watchdog
 //! escalates: readiness turns 503 (HTTP workers have their own threads), the escalation is logged
-//! and the alert queued, and the normal shutdown gets `pipeline.shutdown_grace_secs` to run in
+//! and alerted (the webhook has a delivery thread of its own), and the normal shutdown gets `pipeline.shutdown_grace_secs` to run in
 //! case the thread comes back. If the process is still there then, the watchdog releases this
 //! instance's leases over a connection of its own and exits with code 1, so systemd or
 //! Kubernetes restarts the process and no row waits for its lease to expire.
@@ -49,6 +49,12 @@ pub fn start_watchdog(
             std::thread::sleep(grace + Duration::from_secs(2));
             tracing::error!("watchdog: the graceful shutdown did not finish; releasing leases and exiting");
             release_leases(&database, &state.instance);
+            // The escalation alert is delivered by a thread of its own: give it a moment.
+            if let Some(alerts) = state.alerts() {
+                if !alerts.flush_blocking(Duration::from_secs(5)) {
+                    tracing::error!("watchdog: the escalation alert is still undelivered at exit");
+                }
+            }
             std::process::exit(EXIT_ESCALATED);
         })?;
     Ok(())

@@ -249,8 +249,8 @@ async fn metrics_count_what_the_service_did(db: Db) {
 both_backends!(metrics_count_what_the_service_did);
 
 /// A local webhook receiver: answers 503 to the first `refuse` requests, then 200, keeping bodies.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     hits: Arc<AtomicUsize>,
     alerts: Arc<Mutex<Vec<Value>>>,
     handle: actix_web::dev::ServerHandle,
@@ -273,7 +273,7 @@ async fn hook(state: web::Data<ReceiverState>, body: web::Bytes) -> HttpResponse
 }
 
 impl Receiver {
-    fn start(refuse: usize) -> Receiver {
+    pub(crate) fn start(refuse: usize) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
         let port = listener.local_addr().expect("receiver addr").port();
         let state = ReceiverState {
@@ -303,7 +303,7 @@ impl Receiver {
     }
 
     /// Waits until an alert of `kind` arrived; returns it.
-    async fn wait_for(&self, kind: &str, within: Duration) -> Value {
+    pub(crate) async fn wait_for(&self, kind: &str, within: Duration) -> Value {
         eventually(within, &format!("a {kind} alert"), || async {
             self.alerts.lock().unwrap().iter().find(|a| a["kind"] == kind).cloned()
         })

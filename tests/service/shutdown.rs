@@ -389,9 +389,20 @@ async fn a_blocked_actor_system_is_escalated_by_the_watchdog() {
     names.push(DomainName::parse("alpha-fault-writer-block-1.test").unwrap());
     store.insert_domains("default", &names).await.unwrap();
 
+    let receiver = crate::observability::Receiver::start(0);
     let dir = std::env::temp_dir().join(format!("domaind_watchdog_{}", std::process::id()));
-    let extra = "[supervisor]\nping_interval_ms = 200\nliveness_timeout_secs = 4";
-    let config = serve_config(&dir, &test_db.url, fixture.port, "shutdown_grace_secs = 1", 5000, extra);
+    let extra = format!(
+        "[supervisor]\nping_interval_ms = 200\nliveness_timeout_secs = 4\n[alerts]\nwebhook_url = \"{}\"",
+        receiver.url
+    );
+    let config = serve_config(
+        &dir,
+        &test_db.url,
+        fixture.port,
+        "shutdown_grace_secs = 1",
+        5000,
+        &extra,
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -450,6 +461,10 @@ async fn a_blocked_actor_system_is_escalated_by_the_watchdog() {
         "took {:?}",
         started.elapsed()
     );
+    // The escalation alert went out although the actor system's thread was blocked.
+    let alert = receiver.wait_for("escalation", Duration::from_secs(1)).await;
+    let message = alert["message"].as_str().unwrap_or("");
+    assert!(message.contains("the actor system has not run for"), "{alert}");
     // The watchdog released the leases: nothing waits for a lease to expire.
     let counts = store.count_by_status().await.unwrap();
     assert_eq!(counts["processing"], 0, "{counts:?}\n{log_text}");
