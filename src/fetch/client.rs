@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use tokio::time::Instant;
 
+use super::budget::BodyBudget;
 use super::error::{classify, FetchError, FetchSetupError};
 use super::guard::check_url;
 use super::page::{Fetched, Page, Validators};
@@ -50,6 +51,7 @@ pub(super) struct Inner {
     pub(super) max_crawl_delay: Duration,
     pub(super) per_host_delay: Duration,
     pub(super) politeness: Politeness,
+    pub(super) body_budget: BodyBudget,
 }
 
 impl HttpClient {
@@ -93,6 +95,7 @@ impl HttpClient {
             max_crawl_delay: Duration::from_millis(settings.max_crawl_delay_ms),
             per_host_delay: Duration::from_millis(settings.per_host_delay_ms),
             politeness: Politeness::new(settings.per_host_concurrency),
+            body_budget: BodyBudget::new(settings.max_body_bytes_in_flight),
         };
         Ok(HttpClient { inner: Arc::new(inner) })
     }

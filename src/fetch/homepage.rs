@@ -110,11 +110,12 @@ impl Inner {
             let etag = header(reqwest::header::ETAG);
             let last_modified = header(reqwest::header::LAST_MODIFIED);
             let final_url = response.url().clone();
-            let body = read_html_body(
+            let (body, budget) = read_html_body(
                 response,
                 content_type.as_deref(),
                 self.max_body_bytes,
                 self.read_timeout,
+                &self.body_budget,
             )
             .await?;
             drop(permit);
@@ -129,6 +130,7 @@ impl Inner {
                 etag,
                 last_modified,
                 body,
+                budget,
                 response_ms: elapsed_ms(),
                 fetched_at: chrono::Utc::now(),
             }));

@@ -4,6 +4,7 @@
 //! into an `ErrorKind`.
 
 mod body;
+mod budget;
 mod client;
 mod error;
 mod guard;
@@ -26,6 +27,7 @@ mod tests_robots;
 #[cfg(test)]
 mod tests_routing;
 
+pub use budget::{BodyBudget, BodyLease, NoRoom};
 pub use client::HttpClient;
 pub use error::{FetchError, FetchSetupError};
 pub use guard::blocked_reason;

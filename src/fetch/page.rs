@@ -1,8 +1,10 @@
 //! What a homepage fetch returns: a `Page` (bytes and request facts), or `NotModified` when
 //! a conditional request built from the last good fetch's `Validators` answered 304.
 
+use super::budget::BodyLease;
+
 /// A fetched homepage: the bytes and the request facts recorded in `domains.metadata`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Page {
     /// The first URL requested for the scheme that answered (`https://example.com/`).
     pub url: String,
@@ -24,6 +26,9 @@ pub struct Page {
     pub last_modified: Option<String>,
     /// The decompressed body, at most `fetch.max_body_bytes` long.
     pub body: Vec<u8>,
+    /// The body's room in `fetch.max_body_bytes_in_flight`, held until the page is dropped
+    /// (keep the page until the body is parsed).
+    pub budget: BodyLease,
     /// Milliseconds from the first request of the answering scheme to the end of the body.
     pub response_ms: u64,
     /// When the body was fully read.
@@ -74,7 +79,7 @@ impl Validators {
 }
 
 /// The answer to a (possibly conditional) homepage fetch.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Fetched {
     /// A 2xx HTML page.
     Page(Page),

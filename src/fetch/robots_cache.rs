@@ -160,8 +160,8 @@ impl Inner {
             if !status.is_success() {
                 return Ok(RobotsRules::allow_all());
             }
-            return match read_capped(response, self.robots_max_bytes, self.read_timeout).await {
-                Ok((body, _)) => Ok(RobotsRules::parse(&String::from_utf8_lossy(&body), &self.token)),
+            return match read_capped(response, self.robots_max_bytes, self.read_timeout, None).await {
+                Ok((body, _, _)) => Ok(RobotsRules::parse(&String::from_utf8_lossy(&body), &self.token)),
                 Err(e) if matches!(e.kind, ErrorKind::Decode) => Ok(RobotsRules::allow_all()),
                 Err(mut e) => {
                     e.message = format!("robots.txt: {}", e.message);

@@ -124,7 +124,7 @@ async fn a_body_arriving_in_small_pieces_never_reserves_past_the_cap() {
         .send()
         .await
         .expect("response");
-    let (body, complete) = super::body::read_capped(response, 300_000, Duration::from_secs(5))
+    let (body, complete, _) = super::body::read_capped(response, 300_000, Duration::from_secs(5), None)
         .await
         .expect("body");
     assert!(!complete);

@@ -202,6 +202,10 @@ pub struct FetchSettings {
     pub timeout_ms: u64,
     /// Body cap, enforced while streaming and after decompression.
     pub max_body_bytes: u64,
+    /// Bytes all homepage bodies in flight (downloading or waiting to be parsed) may hold at
+    /// once; a body that finds no room within `read_timeout_ms` fails its attempt as a
+    /// transient `timeout`. At least `max_body_bytes`.
+    pub max_body_bytes_in_flight: u64,
     /// Redirect hops followed before `redirect_loop`.
     pub max_redirects: usize,
     /// Schemes tried in order (`https`, `http`).
@@ -239,6 +243,7 @@ impl Default for FetchSettings {
             connect_timeout_ms: 5000,
             timeout_ms: 15000,
             max_body_bytes: 5_000_000,
+            max_body_bytes_in_flight: 64 * 1024 * 1024,
             max_redirects: 5,
             schemes: vec!["https".into(), "http".into()],
             allow_private: false,

@@ -122,6 +122,13 @@ impl Settings {
         if f.max_body_bytes == 0 {
             return Err(bad("fetch.max_body_bytes", 0, "must be at least 1"));
         }
+        if f.max_body_bytes_in_flight < f.max_body_bytes {
+            return Err(bad(
+                "fetch.max_body_bytes_in_flight",
+                f.max_body_bytes_in_flight,
+                "must be at least fetch.max_body_bytes (one body of the largest size must fit)",
+            ));
+        }
         if f.read_timeout_ms == 0 {
             return Err(bad("fetch.read_timeout_ms", 0, "must be at least 1 ms"));
         }

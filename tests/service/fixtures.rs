@@ -1,7 +1,7 @@
 //! The fixture web: a real actix-web HTTP server on 127.0.0.1 that answers by Host header, so
 //! every `*.test` name maps (through `fetch.resolve_override`) to one behaviour:
 //! `alpha-*`, `bravo-*`, `charlie-*` serve the three pages below; `notfound-*` 404;
-//! `big-*` a 300 kB page; `toip-*` redirect to a loopback IP literal; `slow-*` answer after
+//! `big-*` a 300 kB page; `trickle-*` a 300 kB page sent over 3 s; `toip-*` redirect to a loopback IP literal; `slow-*` answer after
 //! 1.8 s; `pdf-*` a PDF; `flaky-*` 503 + `Retry-After: 1` once per host, then the Alpha page;
 //! `etag-*` answers 304 to `If-None-Match: "v1"`; `fading-*` serves Alpha once, then 404.
 
@@ -119,6 +119,28 @@ async fn respond(req: HttpRequest) -> HttpResponse {
             html(ALPHA.as_bytes().to_vec())
         }
         "pdf" => HttpResponse::Ok().content_type("application/pdf").body("%PDF-1.4"),
+        // 300 kB (Content-Length declared) in 30 chunks of 10 kB, one every 100 ms: 3 s in all.
+        "trickle" => {
+            let chunks = futures_util::stream::unfold(0u32, |i| async move {
+                if i == 30 {
+                    return None;
+                }
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let mut chunk = if i == 0 {
+                    b"<html><head><title>trickle</title></head><body>".to_vec()
+                } else {
+                    Vec::new()
+                };
+                chunk.resize(10_000, b'x');
+                Some((Ok::<_, std::convert::Infallible>(web::Bytes::from(chunk)), i + 1))
+            });
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .no_chunking(300_000)
+                .streaming(chunks)
+        }
         // ETag "v1": a conditional request presenting it gets 304.
         "etag" => {
             if req.headers().get("if-none-match").and_then(|v| v.to_str().ok()) == Some("\"v1\"") {

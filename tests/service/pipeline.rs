@@ -474,3 +474,53 @@ async fn a_site_server_dying_mid_run_is_retried_and_nothing_is_stuck(db: Db) {
     back.stop().await;
 }
 both_backends!(a_site_server_dying_mid_run_is_retried_and_nothing_is_stuck);
+
+/// `fetch.max_body_bytes_in_flight` bounds the bytes all bodies hold at once: while a slow
+/// 300 kB page holds most of a 400 kB budget, 300 kB pages find no room within the read
+/// timeout and their attempts fail as transient `timeout`s; once the slow page is parsed and
+/// dropped they get room, and every row completes.
+#[actix_web::test]
+async fn the_body_budget_bounds_bodies_in_flight_and_pages_without_room_are_retried() {
+    let app = spawn_app_with(Db::Sqlite, |s| {
+        s.fetch.max_body_bytes = 400_000;
+        s.fetch.max_body_bytes_in_flight = 400_000;
+        s.fetch.read_timeout_ms = 300;
+        // Retried at once, for as long as the slow page holds the budget (about 3 s).
+        s.retry.base_delay_secs = 0;
+        s.retry.max_attempts = 40;
+        s.scheduler.jobs[0].spec = "200ms".into();
+        // Later drains must not wait for the slow page's drain to end.
+        s.scheduler.jobs[0].max_instances = Some(10);
+    })
+    .await;
+    let trickle = "trickle-budget.test".to_string();
+    app.add_domains(std::slice::from_ref(&trickle)).await;
+    // The slow page is streaming (its room reserved from its Content-Length)...
+    eventually(Duration::from_secs(10), "the slow page in flight", || async {
+        (app.store.count_by_status().await.unwrap()["processing"] == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...when the big pages arrive.
+    let bigs: Vec<String> = (0..4).map(|i| format!("big-budget-{i}.test")).collect();
+    app.add_domains(&bigs).await;
+    let counts = eventually(Duration::from_secs(30), "every row completed", || async {
+        let counts = app.store.count_by_status().await.unwrap();
+        (counts["completed"] == 5).then_some(counts)
+    })
+    .await;
+    assert_eq!(counts["error"], 0, "{counts:?}");
+    let row = app.row(&trickle).await;
+    assert_eq!(row.attempts, 1, "the page holding the budget was not disturbed");
+    let mut waited = 0;
+    for big in &bigs {
+        let row = app.row(big).await;
+        let attempts = app.store.attempts(row.id, 20).await.unwrap();
+        waited += attempts
+            .iter()
+            .filter(|a| a.outcome == "retry" && a.error_kind.as_deref() == Some("timeout"))
+            .count();
+    }
+    assert!(waited > 0, "no page ever waited for room in the budget");
+    assert_eq!(app.stop().await, 0);
+}
