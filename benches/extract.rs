@@ -2,8 +2,9 @@
 //! baseline that builds a full DOM of every page (`scraper::Html::parse_document`) and reads
 //! the same fields with static selectors. Both run on one thread, so the reported
 //! elements/s are pages/s per core. Before timing, both must give the same title on every page.
+//! Group `extract` times the 8 pages together; `extract_page` times each page alone.
 //!
-//! Run: `cargo bench --bench extract`. Pages come from `$DOMAIND_SHARED_DIR/bench/pages`
+//! Run: `cargo bench --bench extract` (one page: `cargo bench --bench extract -- page-4`). Pages come from `$DOMAIND_SHARED_DIR/bench/pages`
 //! (default `<crate>/../shared`); a missing directory is an error, not an empty bench.
 
 use std::hint::black_box;
@@ -190,6 +191,17 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.finish();
+    // Per page (one page type each, see `shared/bench/README.md`): the aggregate above hides
+    // which kind of page a change helps.
+    let mut group = c.benchmark_group("extract_page");
+    group.throughput(Throughput::Elements(1));
+    for page in &pages {
+        group.bench_function(format!("domaind/{}", page.name), |b| b.iter(|| ours(black_box(page))));
+        group.bench_function(format!("scraper_full_dom/{}", page.name), |b| {
+            b.iter(|| baseline(black_box(page)))
+        });
+    }
     group.finish();
 }
 

@@ -61,16 +61,20 @@ fn lead_bytes(valid_utf8: &[u8]) -> usize {
 /// as neither (a size cap may split a character).
 fn utf8_evidence(bytes: &[u8]) -> (usize, usize) {
     let (mut non_ascii, mut invalid) = (0, 0);
-    let mut chunks = bytes.utf8_chunks().peekable();
-    while let Some(chunk) = chunks.next() {
-        non_ascii += lead_bytes(chunk.valid().as_bytes());
-        let cut_off =
-            chunks.peek().is_none() && chunk.invalid().len() < 4 && chunk.invalid().first().is_some_and(|b| *b >= 0xC2);
-        if !chunk.invalid().is_empty() && !cut_off {
+    let mut rest = bytes;
+    // std's validator (with its ASCII fast path) finds each invalid sequence; legacy pages have
+    // one per accented letter, so the valid runs between them are short and many.
+    while let Err(error) = std::str::from_utf8(rest) {
+        let (valid, after) = rest.split_at(error.valid_up_to());
+        non_ascii += lead_bytes(valid);
+        let (bad, tail) = after.split_at(error.error_len().unwrap_or(after.len()));
+        let cut_off = tail.is_empty() && bad.len() < 4 && bad.first().is_some_and(|b| *b >= 0xC2);
+        if !cut_off {
             invalid += 1;
         }
+        rest = tail;
     }
-    (non_ascii, invalid)
+    (non_ascii + lead_bytes(rest), invalid)
 }
 
 /// The encoding for a label, unless it is unknown or the lossy `replacement` encoding.

@@ -35,18 +35,35 @@ pub(super) fn parse_blocks(blocks: &[&str]) -> Vec<Value> {
 }
 
 /// The values worth storing, in order, while their serialized size fits [`MAX_STORED_BYTES`].
-pub(super) fn bounded(values: &[Value]) -> Vec<Value> {
+pub(super) fn bounded(values: Vec<Value>) -> Vec<Value> {
     let mut total = 0;
     let mut kept = Vec::new();
-    for value in values.iter().filter(|v| v.is_object()) {
-        let size = serde_json::to_string(value).map_or(usize::MAX, |s| s.len());
+    for value in values.into_iter().filter(Value::is_object) {
+        let size = serialized_len(&value);
         if size > MAX_STORED_BYTES - total {
             continue;
         }
         total += size;
-        kept.push(value.clone());
+        kept.push(value);
     }
     kept
+}
+
+/// The length of `value` as JSON text, counted without building the text.
+fn serialized_len(value: &Value) -> usize {
+    /// An `io::Write` that only counts.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).map_or(usize::MAX, |()| counter.0)
 }
 
 /// Every top-level value in one script body, stopping at the first thing that does not parse.
@@ -120,7 +137,13 @@ mod tests {
         let big = format!("{{\"name\":\"{}\"}}", "x".repeat(MAX_BLOCK_BYTES));
         assert!(parse_blocks(&[&big]).is_empty());
         let item = json!({"name": "y".repeat(20 * 1024)});
-        let stored = bounded(&[item.clone(), item.clone(), item.clone(), item, json!({"small": 1})]);
+        let stored = bounded(vec![
+            item.clone(),
+            item.clone(),
+            item.clone(),
+            item,
+            json!({"small": 1}),
+        ]);
         assert_eq!(stored.len(), 4, "three big items and the small one fit");
         let total: usize = stored.iter().map(|v| v.to_string().len()).sum();
         assert!(total <= MAX_STORED_BYTES);

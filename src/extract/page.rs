@@ -3,7 +3,8 @@
 //! Pipeline: cap the input at [`MAX_INPUT_BYTES`] → detect the charset and decode (see
 //! `charset`) → one raw tag scan of the whole page (head end, JSON-LD, profile links, body
 //! `<h1>`) → a DOM of the head only (or of the first 256 KiB when there is no `</head>` or
-//! `<body>`), cut before pathological nesting → fallbacks (see `fields`).
+//! `<body>`), cut before pathological nesting and without script/style text (`dom_input`) →
+//! fallbacks (see `fields`).
 
 use url::Url;
 
@@ -11,7 +12,7 @@ use super::fields::{self, Sources};
 use super::raw::PREFIX_BYTES;
 use super::schema::Schema;
 use super::text::floor_prefix;
-use super::{charset, head, jsonld, raw, urls};
+use super::{charset, dom_input, head, jsonld, raw, urls};
 use crate::model::Metadata;
 
 /// Bytes past this are ignored, before decoding or building any tree.
@@ -35,7 +36,7 @@ pub fn extract(html: &[u8], ctx: &PageContext<'_>) -> Metadata {
         Some(end) => doc.get(..end).unwrap_or(&doc),
         None => floor_prefix(&doc, PREFIX_BYTES),
     };
-    let mut dom = head::read(raw::safe_prefix(dom_src));
+    let mut dom = head::read(&dom_input::tree_input(dom_src));
     dom.absorb_body(&raw.body_meta, &raw.body_links);
     let values = jsonld::parse_blocks(&raw.ld_json);
     let schema = Schema::new(&values);
@@ -52,6 +53,6 @@ pub fn extract(html: &[u8], ctx: &PageContext<'_>) -> Metadata {
         ..Metadata::default()
     };
     fields::fill(&mut meta, &sources);
-    meta.json_ld = jsonld::bounded(&values);
+    meta.json_ld = jsonld::bounded(values);
     meta
 }

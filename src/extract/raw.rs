@@ -1,6 +1,6 @@
 //! One linear pass over the whole decoded page with the tag scanner (no DOM): where the head
-//! ends, the JSON-LD scripts, candidate profile links and the first body `<h1>`; plus the
-//! bounds applied before anything reaches the tree builder.
+//! ends, the JSON-LD scripts, candidate profile links and the first body `<h1>`, and the facts
+//! read from tags after the head.
 
 use super::head::Link;
 use super::jsonld::MAX_BLOCKS;
@@ -20,20 +20,6 @@ const MAX_BODY_META: usize = 256;
 const MAX_BODY_LINKS: usize = 64;
 /// File extensions of a body `<img>` that may serve as the preview image.
 const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "gif", "webp", "avif", "svg"];
-/// The tree builder never sees nesting deeper than this...
-const MAX_DEPTH: usize = 256;
-/// ...nor more tags than this, nor a tag with more attributes than this (its duplicate-attribute
-/// check is quadratic).
-const MAX_TAGS: usize = 50_000;
-const MAX_ATTRS: usize = 256;
-
-/// Elements that never nest: void elements, those whose end tag is optional, and raw-text ones.
-const NOT_NESTING: [&str; 35] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
-    "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "tbody", "thead",
-    "tfoot", "colgroup", "caption", "html", "head", "body",
-];
-
 /// What the raw pass found.
 #[derive(Debug, Default)]
 pub(super) struct RawFacts<'a> {
@@ -117,20 +103,24 @@ fn attr_text(tag: &Tag<'_>, name: &str) -> Option<String> {
     clean(&String::from_utf8_lossy(tag.attr(name)?))
 }
 
-/// True when the space-separated `itemprop` of `tag` contains `prop` (any case).
-fn has_itemprop(tag: &Tag<'_>, prop: &str) -> bool {
-    tag.attr("itemprop").is_some_and(|v| {
-        v.split(u8::is_ascii_whitespace)
-            .any(|t| t.eq_ignore_ascii_case(prop.as_bytes()))
-    })
-}
-
 /// Microdata anywhere in the page: the first datePublished and logo values.
 fn note_microdata(facts: &mut RawFacts<'_>, tag: &Tag<'_>) {
-    if facts.item_date.is_none() && has_itemprop(tag, "datePublished") {
+    if facts.item_date.is_some() && facts.item_logo.is_some() {
+        return;
+    }
+    let Some(itemprop) = tag.attr("itemprop") else {
+        return;
+    };
+    // `itemprop` is a space-separated list; tokens compare in any case.
+    let has = |prop: &str| {
+        itemprop
+            .split(u8::is_ascii_whitespace)
+            .any(|t| t.eq_ignore_ascii_case(prop.as_bytes()))
+    };
+    if facts.item_date.is_none() && has("datePublished") {
         facts.item_date = attr_text(tag, "content").or_else(|| attr_text(tag, "datetime"));
     }
-    if facts.item_logo.is_none() && has_itemprop(tag, "logo") {
+    if facts.item_logo.is_none() && has("logo") {
         facts.item_logo = ["content", "src", "href"].iter().find_map(|a| attr_text(tag, a));
     }
 }
@@ -178,28 +168,6 @@ fn is_content_image(tag: &Tag<'_>, src: &str) -> bool {
     !pixel && !src.starts_with("data:") && extension.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
 }
 
-/// The longest prefix of `src` that is cheap for the tree builder (see the bounds above).
-pub(super) fn safe_prefix(src: &str) -> &str {
-    let mut depth = 0usize;
-    for (count, tag) in tags(src.as_bytes()).enumerate() {
-        if count >= MAX_TAGS || tag.attr_count > MAX_ATTRS {
-            return &src[..tag.start];
-        }
-        if tag.self_closing || tag.content.is_some() || NOT_NESTING.iter().any(|n| tag.is(n)) {
-            continue;
-        }
-        if tag.is_end {
-            depth = depth.saturating_sub(1);
-        } else {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return &src[..tag.start];
-            }
-        }
-    }
-    src
-}
-
 /// `doc[start..end]`, at most [`MAX_H1_BYTES`] long, cut on a char boundary.
 fn bounded_slice(doc: &str, start: usize, end: usize) -> &str {
     floor_prefix(doc.get(start..end).unwrap_or_default(), MAX_H1_BYTES)
@@ -241,16 +209,5 @@ mod tests {
         assert!(facts
             .body_h1
             .is_some_and(|h| h.len() <= MAX_H1_BYTES && h.starts_with("<h1>")));
-    }
-
-    #[test]
-    fn safe_prefix_stops_at_deep_nesting_and_attribute_floods() {
-        let deep = "<div>".repeat(1000);
-        assert_eq!(safe_prefix(&deep).len(), 5 * MAX_DEPTH);
-        let flat = "<p>x<li>y<br><svg><path/></svg>".repeat(1000);
-        assert_eq!(safe_prefix(&flat).len(), flat.len());
-        let attrs: String = (0..1000).map(|i| format!(" a{i}=1")).collect();
-        let flood = format!("<title>ok</title><meta{attrs}>");
-        assert_eq!(safe_prefix(&flood), "<title>ok</title>");
     }
 }

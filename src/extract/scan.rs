@@ -7,8 +7,14 @@
 //! content of raw-text elements (`<script>`, `<style>`, `<title>`...) is jumped over (and
 //! exposed as [`Tag::content`]). It works on bytes, so it runs before decoding; every offset it
 //! returns sits on an ASCII byte, hence on a `str` char boundary.
+//!
+//! Cost: text, comments, quoted values and raw text are skipped by byte search (`find_byte`);
+//! each start tag's attributes are tokenized once (to find the tag's end), which also fills a
+//! 64-bit filter of their names, so asking a tag for an attribute it does not have costs nothing.
 
 use std::ops::Range;
+
+use memchr::{memchr, memmem};
 
 /// Elements whose content the tokenizer treats as text up to the matching end tag.
 const RAW_TEXT: [&str; 8] = [
@@ -33,6 +39,8 @@ pub(super) struct Tag<'a> {
     /// For raw-text elements: the content up to (excluding) the matching end tag.
     pub content: Option<Range<usize>>,
     attrs: &'a [u8],
+    /// One [`name_bit`] per attribute name: a clear bit proves the name absent.
+    names: u64,
 }
 
 impl<'a> Tag<'a> {
@@ -43,6 +51,9 @@ impl<'a> Tag<'a> {
 
     /// The raw (not entity-decoded) value of the first attribute named `name`.
     pub fn attr(&self, name: &str) -> Option<&'a [u8]> {
+        if self.names & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         Attrs { s: self.attrs, i: 0 }
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
@@ -63,32 +74,35 @@ pub(super) struct Tags<'a> {
 impl<'a> Iterator for Tags<'a> {
     type Item = Tag<'a>;
 
+    // Inlined so that callers get the tag's fields in registers rather than through a copy of
+    // the whole struct (a measurable share of the body pass).
+    #[inline]
     fn next(&mut self) -> Option<Tag<'a>> {
         let src = self.src;
         loop {
-            let lt = self.pos + src.get(self.pos..)?.iter().position(|&b| b == b'<')?;
+            let lt = self.pos + find_byte(b'<', src.get(self.pos..)?)?;
             let after = &src[lt + 1..];
             match after.first() {
                 Some(b'!') if after.starts_with(b"!--") => self.pos = comment_end(src, lt + 4),
-                Some(b'!' | b'?') => self.pos = find_from(src, lt + 1, b">").map_or(src.len(), |i| i + 1),
+                Some(b'!' | b'?') => self.pos = past(src, lt + 1, b'>'),
                 Some(b'/') if after.get(1).is_some_and(u8::is_ascii_alphabetic) => {
                     let name_end = name_end(src, lt + 2);
-                    let end = find_from(src, name_end, b">").map_or(src.len(), |i| i + 1);
+                    let end = past(src, name_end, b'>');
                     self.pos = end;
-                    let (name, attrs) = (&src[lt + 2..name_end], &src[name_end..name_end]);
                     let tag = Tag {
-                        name,
+                        name: &src[lt + 2..name_end],
                         is_end: true,
                         start: lt,
                         end,
                         self_closing: false,
                         attr_count: 0,
                         content: None,
-                        attrs,
+                        attrs: &src[name_end..name_end],
+                        names: 0,
                     };
                     return Some(tag);
                 }
-                Some(b'/') => self.pos = find_from(src, lt + 1, b">").map_or(src.len(), |i| i + 1),
+                Some(b'/') => self.pos = past(src, lt + 1, b'>'),
                 Some(c) if c.is_ascii_alphabetic() => return Some(self.start_tag(lt)),
                 _ => self.pos = lt + 1,
             }
@@ -98,6 +112,7 @@ impl<'a> Iterator for Tags<'a> {
 
 impl<'a> Tags<'a> {
     /// Reads the start tag at `lt` (and, for raw-text elements, jumps past their content).
+    #[inline]
     fn start_tag(&mut self, lt: usize) -> Tag<'a> {
         let src = self.src;
         let name_end = name_end(src, lt + 1);
@@ -106,7 +121,11 @@ impl<'a> Tags<'a> {
             s: &src[name_end..],
             i: 0,
         };
-        let attr_count = attrs.by_ref().count();
+        let (mut attr_count, mut names) = (0, 0);
+        for (attr, _) in attrs.by_ref() {
+            attr_count += 1;
+            names |= name_bit(attr);
+        }
         let gt = name_end + attrs.i;
         let end = (gt + 1).min(src.len());
         let self_closing = gt > name_end && src.get(gt - 1) == Some(&b'/') && src.get(gt) == Some(&b'>');
@@ -127,6 +146,7 @@ impl<'a> Tags<'a> {
             attr_count,
             content,
             attrs,
+            names,
         }
     }
 }
@@ -142,28 +162,29 @@ impl<'a> Iterator for Attrs<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.s;
-        while self.i < s.len() && (s[self.i].is_ascii_whitespace() || s[self.i] == b'/') {
-            self.i += 1;
+        let mut i = self.i;
+        while i < s.len() && (is_ws(s[i]) || s[i] == b'/') {
+            i += 1;
         }
-        if self.i >= s.len() || s[self.i] == b'>' {
+        if i >= s.len() || s[i] == b'>' {
+            self.i = i;
             return None;
         }
-        let name_start = self.i;
-        self.i += 1;
-        while self.i < s.len() && !matches!(s[self.i], b'/' | b'>' | b'=') && !s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-        let name = &s[name_start..self.i];
-        let mut j = skip_ws(s, self.i);
+        // The first byte belongs to the name whatever it is (`<a =x>` has an attribute `=x`).
+        let name_start = i;
+        i = until(s, i + 1, NAME_END);
+        let name = &s[name_start..i];
+        self.i = i;
+        let mut j = skip_ws(s, i);
         if s.get(j) != Some(&b'=') {
             return Some((name, &s[..0]));
         }
         j = skip_ws(s, j + 1);
         let value = match s.get(j) {
-            Some(&q @ (b'"' | b'\'')) => match find_from(s, j + 1, &[q]) {
-                Some(close) => {
-                    self.i = close + 1;
-                    &s[j + 1..close]
+            Some(&q @ (b'"' | b'\'')) => match find_byte(q, &s[j + 1..]) {
+                Some(len) => {
+                    self.i = j + 1 + len + 1;
+                    &s[j + 1..j + 1 + len]
                 }
                 None => {
                     self.i = s.len();
@@ -171,41 +192,105 @@ impl<'a> Iterator for Attrs<'a> {
                 }
             },
             _ => {
-                let mut k = j;
-                while k < s.len() && s[k] != b'>' && !s[k].is_ascii_whitespace() {
-                    k += 1;
-                }
-                self.i = k;
-                &s[j..k]
+                self.i = until(s, j, VALUE_END);
+                &s[j..self.i]
             }
         };
         Some((name, value))
     }
 }
 
+/// Byte classes: ASCII whitespace (what `u8::is_ascii_whitespace` accepts), bytes ending a tag
+/// name, an attribute name, an unquoted attribute value.
+const WS: u8 = 1;
+const TAG_NAME_END: u8 = 2;
+const NAME_END: u8 = 4;
+const VALUE_END: u8 = 8;
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let ws = [b'\t', b'\n', b'\x0C', b'\r', b' '];
+    let mut k = 0;
+    while k < ws.len() {
+        table[ws[k] as usize] = WS | TAG_NAME_END | NAME_END | VALUE_END;
+        k += 1;
+    }
+    table[b'/' as usize] = TAG_NAME_END | NAME_END;
+    table[b'>' as usize] = TAG_NAME_END | NAME_END | VALUE_END;
+    table[b'=' as usize] = NAME_END;
+    table
+};
+
+fn is_ws(b: u8) -> bool {
+    CLASS[usize::from(b)] & WS != 0
+}
+
+/// The first offset at or after `i` whose byte is in `class` (or the end of `s`).
+fn until(s: &[u8], i: usize, class: u8) -> usize {
+    let rest = s.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&b| CLASS[usize::from(b)] & class != 0)
+        .unwrap_or(rest.len())
+}
+
 fn skip_ws(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && s[i].is_ascii_whitespace() {
+    while i < s.len() && is_ws(s[i]) {
         i += 1;
     }
     i
 }
 
 /// End of a tag name starting at `i`.
-fn name_end(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && !matches!(s[i], b'/' | b'>') && !s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    i
+fn name_end(s: &[u8], i: usize) -> usize {
+    until(s, i, TAG_NAME_END)
 }
 
-/// Offset of the first occurrence of `needle` in `s` at or after `from`.
-pub(super) fn find_from(s: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let hay = s.get(from..)?;
-    match needle {
-        [] => Some(from),
-        [one] => hay.iter().position(|b| b == one).map(|i| i + from),
-        _ => hay.windows(needle.len()).position(|w| w == needle).map(|i| i + from),
+/// An attribute name's bit in a [`Tag`]'s name filter: from the name's length and its first and
+/// last bytes, ASCII-case-folded like [`Tag::attr`]'s comparison. The empty name, which no
+/// attribute has, has none.
+fn name_bit(name: &[u8]) -> u64 {
+    let (Some(first), Some(last)) = (name.first(), name.last()) else {
+        return 0;
+    };
+    let key =
+        (name.len() as u32) | u32::from(first.to_ascii_lowercase()) << 8 | u32::from(last.to_ascii_lowercase()) << 16;
+    // Fibonacci hashing: the top 6 bits of the product pick one of 64 bits.
+    1 << (key.wrapping_mul(0x9E37_79B9) >> 26)
+}
+
+/// Offset just past the first `byte` at or after `from` (or the end of `s`).
+fn past(s: &[u8], from: usize, byte: u8) -> usize {
+    s.get(from..)
+        .and_then(|rest| find_byte(byte, rest))
+        .map_or(s.len(), |i| from + i + 1)
+}
+
+/// `memchr`, after a look at the first 16 bytes as two 8-byte words: in markup most searches end
+/// within a few bytes (the next `<` after a tag, a short quoted value), where `memchr`'s
+/// dispatch costs more than the search.
+#[inline]
+fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    const NEAR: usize = 16;
+    const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let near = &hay[..hay.len().min(NEAR)];
+    let words = near.chunks_exact(8);
+    let tail = words.remainder();
+    for (k, chunk) in words.enumerate() {
+        let bytes: [u8; 8] = chunk.try_into().expect("chunks_exact(8) yields 8 bytes");
+        // Bytes equal to `needle` become zero; the lowest high bit left marks the first one.
+        let word = u64::from_le_bytes(bytes) ^ (LOW_BITS * u64::from(needle));
+        let zero = word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS;
+        if zero != 0 {
+            return Some(k * 8 + zero.trailing_zeros() as usize / 8);
+        }
     }
+    if hay.len() > NEAR {
+        return memchr(needle, &hay[NEAR..]).map(|i| i + NEAR);
+    }
+    tail.iter()
+        .position(|&b| b == needle)
+        .map(|i| near.len() - tail.len() + i)
 }
 
 /// Offset just past a comment whose body starts at `body` (handles `<!-->` and `<!--->`).
@@ -217,21 +302,24 @@ fn comment_end(s: &[u8], body: usize) -> usize {
     if rest.starts_with(b"->") {
         return body + 2;
     }
-    find_from(s, body, b"-->").map_or(s.len(), |i| i + 3)
+    memmem::find(rest, b"-->").map_or(s.len(), |i| body + i + 3)
 }
 
 /// For raw text starting at `from`: (start of the matching end tag, offset past its `>`).
 fn raw_text_end(s: &[u8], from: usize, name: &[u8]) -> (usize, usize) {
     let mut i = from;
-    while let Some(lt) = find_from(s, i, b"</") {
+    while let Some(lt) = s.get(i..).and_then(|rest| find_byte(b'<', rest)).map(|k| i + k) {
+        if s.get(lt + 1) != Some(&b'/') {
+            i = lt + 1;
+            continue;
+        }
         let name_at = lt + 2;
         let candidate = s.get(name_at..name_at + name.len());
         let boundary = s
             .get(name_at + name.len())
             .is_none_or(|b| matches!(b, b'/' | b'>') || b.is_ascii_whitespace());
         if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name)) && boundary {
-            let after = find_from(s, name_at, b">").map_or(s.len(), |i| i + 1);
-            return (lt, after);
+            return (lt, past(s, name_at, b'>'));
         }
         i = lt + 2;
     }
@@ -271,6 +359,40 @@ mod tests {
         assert_eq!(tag.attr_count, 4);
         assert!(tag.self_closing);
         assert_eq!(tag.end, src.len());
+    }
+
+    #[test]
+    fn attribute_lookups_ignore_case_and_see_past_the_name_filter() {
+        let attrs: String = (0..200).map(|i| format!(" data-{i}=\"v{i}\"")).collect();
+        let src = format!("<div{attrs} ItemProp='logo' HREF=/x =odd>");
+        let tag = tags(src.as_bytes()).next().expect("a tag");
+        assert_eq!(tag.attr_count, 203);
+        assert_eq!(tag.attr("itemprop"), Some(&b"logo"[..]));
+        assert_eq!(tag.attr("href"), Some(&b"/x"[..]));
+        assert_eq!(tag.attr("=odd"), Some(&b""[..]));
+        assert_eq!(tag.attr("data-199"), Some(&b"v199"[..]));
+        assert_eq!(tag.attr("data-200"), None);
+        assert_eq!(tag.attr(""), None);
+        let end = tags(b"</div itemprop=x>").next().expect("an end tag");
+        assert_eq!(end.attr("itemprop"), None, "end tags have no attributes");
+    }
+
+    #[test]
+    fn byte_search_finds_the_first_match_at_every_offset_and_length() {
+        for len in 0..48 {
+            for at in 0..=len {
+                let mut hay = vec![b'x'; len];
+                if at < len {
+                    hay[at] = b'<';
+                    hay.iter_mut().skip(at + 1).step_by(3).for_each(|b| *b = b'<');
+                }
+                let expected = hay.iter().position(|&b| b == b'<');
+                assert_eq!(find_byte(b'<', &hay), expected, "len {len}, at {at}");
+            }
+        }
+        // Bytes just above or below the needle, and high bytes, are not matches.
+        assert_eq!(find_byte(b'<', b";=\xBC\x3C"), Some(3));
+        assert_eq!(find_byte(0x80, &[0x7F, 0x81, 0xFF, 0x00, 0x80]), Some(4));
     }
 
     #[test]

@@ -79,9 +79,16 @@ pub(super) fn is_profile(url: &Url) -> bool {
 
 /// Cheap pre-filter on a raw href: could it be a profile link? (avoids parsing every href).
 pub(super) fn may_be_profile(raw: &[u8]) -> bool {
-    PROFILE_HOSTS
-        .iter()
-        .any(|h| super::scan::contains_ignore_case(raw, h.as_bytes()))
+    // Every profile host ends in `.com` (a test checks it), so only the label before each
+    // `.com` in `raw` needs comparing: one `memchr` pass instead of a search per host.
+    memchr::memchr_iter(b'.', raw).any(|dot| {
+        raw.get(dot + 1..dot + 4)
+            .is_some_and(|tld| tld.eq_ignore_ascii_case(b"com"))
+            && PROFILE_HOSTS.iter().any(|host| {
+                let label = &host.as_bytes()[..host.len() - ".com".len()];
+                dot >= label.len() && raw[dot - label.len()..dot].eq_ignore_ascii_case(label)
+            })
+    })
 }
 
 /// Key used to deduplicate profile links (`https://x.com/a/` and `http://x.com/a` are one).
@@ -166,5 +173,36 @@ mod tests {
             dedup_key("https://www.GitHub.com/acme/"),
             dedup_key("http://github.com/acme")
         );
+    }
+
+    #[test]
+    fn profile_prefilter_finds_every_host_in_any_case_and_position() {
+        assert!(
+            PROFILE_HOSTS.iter().all(|h| h.ends_with(".com")),
+            "may_be_profile relies on it"
+        );
+        for host in PROFILE_HOSTS {
+            for raw in [
+                host.to_owned(),
+                format!("https://www.{}/a", host.to_ascii_uppercase()),
+                format!("//{host}."),
+            ] {
+                assert!(may_be_profile(raw.as_bytes()), "{raw}");
+            }
+        }
+        for raw in [
+            "",
+            ".com",
+            "x.co",
+            "twitter.co/m",
+            "https://example.com/",
+            "/a.com.b",
+            "github.co",
+        ] {
+            assert!(!may_be_profile(raw.as_bytes()), "{raw}");
+        }
+        // Like a substring search, it does not care what surrounds the host.
+        assert!(may_be_profile(b"https://notx.com/acme"));
+        assert!(may_be_profile(b"github.comx"));
     }
 }
