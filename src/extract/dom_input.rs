@@ -7,11 +7,13 @@
 //! attribute it would have had:
 //! - every tag so far is one of [`PLAIN_HEAD`]: no foreign content (`<svg>`, where CDATA and a
 //!   non-raw `<script>` exist), no `<noscript>` (raw text to html5ever, not to the scanner), no
-//!   `<template>` or body content;
+//!   `<template>` or body content; and each is closed by its `>` (html5ever drops a tag cut off
+//!   by the end of the input);
 //! - no end tag so far holds a quote (html5ever reads attributes in end tags, so a quoted `>`
-//!   does not end it) and no comment in the input ends in `--!>` (the scanner only knows `-->`);
-//! - the element's end tag is complete (`</script` at the very end is text to html5ever) and a
-//!   script holds no `<!--` (html5ever's escaped script states may skip a `</script>`).
+//!   does not end it), no comment in the input ends in `--!>` (the scanner only knows `-->`),
+//!   and every script so far ends where html5ever ends it (after a `<!--` in a script, its
+//!   escaped states may carry the script past the first `</script>`, see [`script_end`]);
+//! - the element's end tag is complete (`</script` at the very end is text to html5ever).
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -81,23 +83,76 @@ pub(super) fn tree_input(src: &str) -> Cow<'_, str> {
 }
 
 /// True when `tag` keeps html5ever and the scanner in step (see the module docs).
-fn is_plain(src: &[u8], tag: &Tag<'_>) -> bool {
+pub(super) fn is_plain(src: &[u8], tag: &Tag<'_>) -> bool {
     let quoted_end_tag = tag.is_end && memchr2(b'"', b'\'', &src[tag.start..tag.end]).is_some();
-    PLAIN_HEAD.iter().any(|n| tag.is(n)) && !quoted_end_tag
+    let escaped_script = tag.is("script")
+        && tag.content.clone().is_some_and(|text| {
+            memmem::find(&src[text.clone()], b"<!--").is_some() && script_end(src, text.start) != Some(text.end)
+        });
+    PLAIN_HEAD.iter().any(|n| tag.is(n)) && !tag.unclosed && !quoted_end_tag && !escaped_script
 }
 
-/// True when the text of this script or style can go: its end tag is complete and, for a
-/// script, its text cannot enter html5ever's escaped states.
-fn droppable(src: &[u8], tag: &Tag<'_>) -> bool {
-    let Some(text) = tag.content.clone() else {
-        return false;
-    };
-    let end_tag_complete = src.len() > text.end + "</".len() + tag.name.len();
-    if tag.is("style") {
-        end_tag_complete
-    } else {
-        tag.is("script") && end_tag_complete && memmem::find(&src[text], b"<!--").is_none()
+/// Where html5ever ends a script whose text starts at `from`: the offset of the `</script` it
+/// takes as the end tag, or `None` when the script runs to the end of `src`. This follows the
+/// HTML tokenizer's script data states, where `<!--` (escaped) and then `<script>` (double
+/// escaped) hide a `</script>` until `-->` or the next `</script>`.
+fn script_end(src: &[u8], from: usize) -> Option<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Data,
+        Escaped,
+        DoubleEscaped,
     }
+    let (mut state, mut dashes, mut i) = (State::Data, 0, from);
+    while let Some(&c) = src.get(i) {
+        i += 1;
+        match c {
+            b'-' if state != State::Data => dashes += 1,
+            b'>' if state != State::Data && dashes >= 2 => state = State::Data,
+            b'<' => {
+                dashes = 0;
+                let rest = &src[i..];
+                if state != State::DoubleEscaped && script_tag_at(rest, true).is_some() {
+                    return Some(i - 1);
+                }
+                if state == State::Data && rest.starts_with(b"!--") {
+                    // `<!--` leaves the tokenizer right after two dashes: `<!-->` ends the escape.
+                    (state, dashes, i) = (State::Escaped, 2, i + 3);
+                } else if state == State::Escaped {
+                    if let Some(used) = script_tag_at(rest, false) {
+                        (state, i) = (State::DoubleEscaped, i + used);
+                    }
+                } else if state == State::DoubleEscaped {
+                    if let Some(used) = script_tag_at(rest, true) {
+                        (state, i) = (State::Escaped, i + used);
+                    }
+                }
+            }
+            _ => dashes = 0,
+        }
+    }
+    None
+}
+
+/// If `rest` (just after a `<`) starts with `script` (`/script` for an end tag) and a byte
+/// that ends a tag name (whitespace, `/`, `>`), how many bytes that is.
+fn script_tag_at(rest: &[u8], end_tag: bool) -> Option<usize> {
+    let name_at = usize::from(end_tag);
+    let slash_ok = !end_tag || rest.first() == Some(&b'/');
+    let name_ok = rest
+        .get(name_at..name_at + "script".len())
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"script"));
+    let boundary = name_at + "script".len();
+    let boundary_ok = rest
+        .get(boundary)
+        .is_some_and(|b| matches!(b, b'/' | b'>') || b.is_ascii_whitespace());
+    (slash_ok && name_ok && boundary_ok).then_some(boundary + 1)
+}
+
+/// True when `tag` is a script or style whose end tag is complete.
+fn droppable(src: &[u8], tag: &Tag<'_>) -> bool {
+    let complete = |text: &Range<usize>| src.len() > text.end + "</".len() + tag.name.len();
+    (tag.is("script") || tag.is("style")) && tag.content.as_ref().is_some_and(complete)
 }
 
 #[cfg(test)]
@@ -128,8 +183,10 @@ mod tests {
     #[test]
     fn keeps_script_text_wherever_html5ever_could_read_it_differently() {
         for src in [
-            // Escaped script states: the first `</script>` does not end this script.
+            // Escaped script states: the first `</script>` does not end this script, nor may
+            // html5ever's script end where the scanner's next one does.
             "<script><!-- document.write('<script>x</script>') --></script><meta name=a content=b>",
+            "<script><!--<script></script><script>--></script><meta name=a content=b>",
             // Incomplete end tag at the end of the input.
             "<script>x</script",
             "<script>never closed",
@@ -143,7 +200,30 @@ mod tests {
         ] {
             assert_eq!(tree_input(src), src, "{src}");
         }
+        // An old-style `<!-- ... //-->` script ends where the scanner says: its text can go.
+        assert_eq!(
+            tree_input("<script><!-- if (a<b) x() //--></script><title>T</title>"),
+            "<script></script><title>T</title>"
+        );
         let mixed = "<script>a</script><svg></svg><script>b</script>";
         assert_eq!(tree_input(mixed), "<script></script><svg></svg><script>b</script>");
+    }
+
+    #[test]
+    fn script_end_follows_the_tokenizers_escaped_states() {
+        fn end(text: &str) -> Option<&str> {
+            script_end(text.as_bytes(), 0).map(|at| &text[at..])
+        }
+        assert_eq!(end("a<b</SCRIPT >"), Some("</SCRIPT >"));
+        assert_eq!(end("</scriptx></script/>"), Some("</script/>"));
+        // Escaped: a `</script>` still ends it.
+        assert_eq!(end("<!-- x </script> -->"), Some("</script> -->"));
+        // Double escaped: `</script>` only returns to escaped; `-->` returns to plain text.
+        assert_eq!(end("<!-- <script> </script> x </script>."), Some("</script>."));
+        assert_eq!(end("<!--<script>--></script>."), Some("</script>."));
+        // `<!-->` ends the escape at once, so `<script>` after it is text and `</script>` ends.
+        assert_eq!(end("<!--><script></script>."), Some("</script>."));
+        assert_eq!(end("<!-- <script> never closed"), None);
+        assert_eq!(end("</script"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Reads the facts of a (bounded) DOM: `<meta>` tags, `<link>` tags, `<base>`, `<html lang>`,
 //! the first `<title>` that is not inside `<svg>`, and the first `<h1>`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use scraper::{ElementRef, Html, Node};
@@ -9,7 +10,7 @@ use super::text::clean;
 
 /// At most this many distinct meta keys and links are kept (hostile pages can repeat them).
 const MAX_META_KEYS: usize = 512;
-const MAX_LINKS: usize = 256;
+pub(super) const MAX_LINKS: usize = 256;
 /// Text collected from one element stops growing past this many bytes.
 const MAX_TEXT_BYTES: usize = 16 * 1024;
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
@@ -78,8 +79,10 @@ pub(super) fn read(src: &str) -> DomFacts {
             continue;
         }
         match el.name() {
-            "meta" => read_meta(&mut facts.meta, el),
-            "link" if facts.links.len() < MAX_LINKS => facts.links.extend(read_link(el)),
+            "meta" => read_meta(&mut facts.meta, |name| el.attr(name).map(Cow::Borrowed)),
+            "link" if facts.links.len() < MAX_LINKS => {
+                facts.links.extend(read_link(|name| el.attr(name).map(Cow::Borrowed)));
+            }
             "base" if facts.base_href.is_none() => facts.base_href = el.attr("href").map(str::to_owned),
             "html" if facts.html_lang.is_none() => {
                 facts.html_lang = el.attr("lang").or_else(|| el.attr("xml:lang")).and_then(clean);
@@ -104,16 +107,17 @@ pub(super) fn first_h1(fragment: &str) -> Option<String> {
     clean(&element_text(h1))
 }
 
-fn read_meta(meta: &mut BTreeMap<String, String>, el: &scraper::node::Element) {
-    let Some(value) = el.attr("content").or_else(|| el.attr("value")).and_then(clean) else {
+/// Reads one `<meta>` into `meta`, its attributes looked up (first occurrence, any case) by `attr`.
+pub(super) fn read_meta<'v>(meta: &mut BTreeMap<String, String>, attr: impl Fn(&str) -> Option<Cow<'v, str>>) {
+    let Some(value) = attr("content").or_else(|| attr("value")).and_then(|v| clean(&v)) else {
         return;
     };
-    for attr in ["property", "name", "itemprop"] {
-        if let Some(key) = el.attr(attr) {
+    for name in ["property", "name", "itemprop"] {
+        if let Some(key) = attr(name) {
             insert_first(meta, key.trim().to_ascii_lowercase(), &value);
         }
     }
-    if let Some(key) = el.attr("http-equiv") {
+    if let Some(key) = attr("http-equiv") {
         insert_first(meta, format!("http-equiv:{}", key.trim().to_ascii_lowercase()), &value);
     }
 }
@@ -124,16 +128,21 @@ fn insert_first(meta: &mut BTreeMap<String, String>, key: String, value: &str) {
     }
 }
 
-fn read_link(el: &scraper::node::Element) -> Option<Link> {
-    let href = el.attr("href")?.trim();
+/// Reads one `<link>` with a non-empty `href`, its attributes looked up by `attr`.
+pub(super) fn read_link<'v>(attr: impl Fn(&str) -> Option<Cow<'v, str>>) -> Option<Link> {
+    let href = attr("href")?;
+    let href = href.trim();
     if href.is_empty() {
         return None;
     }
     Some(Link {
-        rel: el.attr("rel").and_then(clean).unwrap_or_default().to_ascii_lowercase(),
+        rel: attr("rel")
+            .and_then(|v| clean(&v))
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
         href: href.to_owned(),
-        sizes: el.attr("sizes").and_then(clean),
-        mime_type: el.attr("type").and_then(clean).map(|t| t.to_ascii_lowercase()),
+        sizes: attr("sizes").and_then(|v| clean(&v)),
+        mime_type: attr("type").and_then(|v| clean(&v)).map(|t| t.to_ascii_lowercase()),
     })
 }
 

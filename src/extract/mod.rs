@@ -13,6 +13,7 @@ mod head;
 mod jsonld;
 mod links;
 mod page;
+mod plain_head;
 mod raw;
 mod scan;
 mod schema;

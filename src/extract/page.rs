@@ -2,9 +2,10 @@
 //!
 //! Pipeline: cap the input at [`MAX_INPUT_BYTES`] → detect the charset and decode (see
 //! `charset`) → one raw tag scan of the whole page (head end, JSON-LD, profile links, body
-//! `<h1>`) → a DOM of the head only (or of the first 256 KiB when there is no `</head>` or
-//! `<body>`), cut before pathological nesting and without script/style text (`dom_input`) →
-//! fallbacks (see `fields`).
+//! `<h1>`) → the head only (or the first 256 KiB when there is no `</head>` or `<body>`), cut
+//! before pathological nesting and without script/style text (`dom_input`), read with the tag
+//! scanner when it is a plain head (`plain_head`), else as a DOM (`head`) → fallbacks (see
+//! `fields`).
 
 use url::Url;
 
@@ -12,7 +13,7 @@ use super::fields::{self, Sources};
 use super::raw::PREFIX_BYTES;
 use super::schema::Schema;
 use super::text::floor_prefix;
-use super::{charset, dom_input, head, jsonld, raw, urls};
+use super::{charset, dom_input, head, jsonld, plain_head, raw, urls};
 use crate::model::Metadata;
 
 /// Bytes past this are ignored, before decoding or building any tree.
@@ -36,7 +37,8 @@ pub fn extract(html: &[u8], ctx: &PageContext<'_>) -> Metadata {
         Some(end) => doc.get(..end).unwrap_or(&doc),
         None => floor_prefix(&doc, PREFIX_BYTES),
     };
-    let mut dom = head::read(&dom_input::tree_input(dom_src));
+    let input = dom_input::tree_input(dom_src);
+    let mut dom = plain_head::read(&input).unwrap_or_else(|| head::read(&input));
     dom.absorb_body(&raw.body_meta, &raw.body_links);
     let values = jsonld::parse_blocks(&raw.ld_json);
     let schema = Schema::new(&values);

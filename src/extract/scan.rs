@@ -34,6 +34,8 @@ pub(super) struct Tag<'a> {
     pub end: usize,
     /// True when the tag ends with `/>`.
     pub self_closing: bool,
+    /// True when the input ends before the tag's `>` (the HTML tokenizer then drops the tag).
+    pub unclosed: bool,
     /// How many attributes the tag has (duplicates included).
     pub attr_count: usize,
     /// For raw-text elements: the content up to (excluding) the matching end tag.
@@ -50,10 +52,16 @@ impl<'a> Tag<'a> {
     }
 
     /// The raw (not entity-decoded) value of the first attribute named `name`.
+    #[inline]
     pub fn attr(&self, name: &str) -> Option<&'a [u8]> {
+        // The filter check is inlined (and `name_bit` of a literal folded): most lookups end here.
         if self.names & name_bit(name.as_bytes()) == 0 {
             return None;
         }
+        self.find_attr(name)
+    }
+
+    fn find_attr(&self, name: &str) -> Option<&'a [u8]> {
         Attrs { s: self.attrs, i: 0 }
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
@@ -87,7 +95,8 @@ impl<'a> Iterator for Tags<'a> {
                 Some(b'!' | b'?') => self.pos = past(src, lt + 1, b'>'),
                 Some(b'/') if after.get(1).is_some_and(u8::is_ascii_alphabetic) => {
                     let name_end = name_end(src, lt + 2);
-                    let end = past(src, name_end, b'>');
+                    let gt = src.get(name_end..).and_then(|rest| find_byte(b'>', rest));
+                    let end = gt.map_or(src.len(), |i| name_end + i + 1);
                     self.pos = end;
                     let tag = Tag {
                         name: &src[lt + 2..name_end],
@@ -95,6 +104,7 @@ impl<'a> Iterator for Tags<'a> {
                         start: lt,
                         end,
                         self_closing: false,
+                        unclosed: gt.is_none(),
                         attr_count: 0,
                         content: None,
                         attrs: &src[name_end..name_end],
@@ -132,7 +142,15 @@ impl<'a> Tags<'a> {
         let attrs = &src[name_end..gt.min(src.len())];
         let mut content = None;
         self.pos = end;
-        if let Some(raw) = RAW_TEXT.iter().find(|raw| name.eq_ignore_ascii_case(raw.as_bytes())) {
+        // Every raw-text name starts with one of these letters: most tags skip the comparisons.
+        let may_be_raw = name
+            .first()
+            .is_some_and(|c| matches!(c | 0x20, b's' | b't' | b'x' | b'i' | b'n'));
+        let raw_text = RAW_TEXT
+            .iter()
+            .filter(|_| may_be_raw)
+            .find(|raw| name.eq_ignore_ascii_case(raw.as_bytes()));
+        if let Some(raw) = raw_text {
             let (content_end, after) = raw_text_end(src, end, raw.as_bytes());
             content = Some(end..content_end);
             self.pos = after;
@@ -143,6 +161,7 @@ impl<'a> Tags<'a> {
             start: lt,
             end,
             self_closing,
+            unclosed: gt >= src.len(),
             attr_count,
             content,
             attrs,
@@ -248,6 +267,7 @@ fn name_end(s: &[u8], i: usize) -> usize {
 /// An attribute name's bit in a [`Tag`]'s name filter: from the name's length and its first and
 /// last bytes, ASCII-case-folded like [`Tag::attr`]'s comparison. The empty name, which no
 /// attribute has, has none.
+#[inline]
 fn name_bit(name: &[u8]) -> u64 {
     let (Some(first), Some(last)) = (name.first(), name.last()) else {
         return 0;
@@ -403,6 +423,11 @@ mod tests {
         assert_eq!(all[0].content.clone().map(|r| &src[r]), Some("{\"a\":1}"));
         assert_eq!(all[1].content.clone().map(|r| &src[r]), Some("never closed"));
         assert_eq!(names("<a href=\"unterminated"), ["a"]);
+        let unclosed: Vec<_> = ["<a>", "<a href='>'", "</a>", "</a", "<a/>", "<a"]
+            .iter()
+            .map(|src| tags(src.as_bytes()).next().is_some_and(|t| t.unclosed))
+            .collect();
+        assert_eq!(unclosed, [false, true, false, true, false, true]);
         assert_eq!(names("< a <1 </ x> <"), Vec::<String>::new());
     }
 }

@@ -92,7 +92,7 @@ fn decode_one(s: &str) -> Option<(char, usize)> {
 }
 
 /// Maps a numeric character reference to a char the way browsers do (C1 range as windows-1252).
-fn numeric_char(code: u32) -> char {
+pub(super) fn numeric_char(code: u32) -> char {
     if (0x80..=0x9f).contains(&code) {
         let byte = [code as u8];
         let (decoded, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
@@ -104,8 +104,9 @@ fn numeric_char(code: u32) -> char {
     }
 }
 
-/// The common named entities seen double-encoded in the wild (case-sensitive, as in HTML).
-fn named_char(name: &str) -> Option<char> {
+/// The common named entities seen double-encoded in the wild (case-sensitive, as in HTML). Each
+/// is an HTML named reference to the same character (`plain_head` decodes `&name;` with it).
+pub(super) fn named_char(name: &str) -> Option<char> {
     Some(match name {
         "amp" | "AMP" => '&',
         "lt" | "LT" => '<',
