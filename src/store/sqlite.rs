@@ -72,6 +72,11 @@ pub(super) async fn explain_claim(pool: &SqlitePool, tenant: Option<&str>) -> Re
         .bind(tenant)
         .fetch_all(pool)
         .await?;
+    plan_text(&rows)
+}
+
+/// The `detail` column of `EXPLAIN QUERY PLAN` rows, one step per line.
+fn plan_text(rows: &[sqlx::sqlite::SqliteRow]) -> Result<String, StoreError> {
     let lines: Vec<String> = rows
         .iter()
         .map(|r| r.try_get::<String, _>("detail"))
@@ -102,11 +107,7 @@ pub(super) async fn explain_tenant_walk(pool: &SqlitePool) -> Result<String, Sto
         .bind(1000i64)
         .fetch_all(pool)
         .await?;
-    let lines: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String, _>("detail"))
-        .collect::<Result<_, _>>()?;
-    Ok(lines.join("\n"))
+    plan_text(&rows)
 }
 
 pub(super) async fn claim(
