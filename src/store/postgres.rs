@@ -153,7 +153,7 @@ pub(super) async fn write_outcomes(
     }
     let mut tx = pool.begin().await?;
     // One fenced statement per batch: only rows still processing under the same claim token change.
-    let applied: Vec<i64> = sqlx::query_scalar(
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
         "UPDATE domains d SET status = v.status, metadata = COALESCE(v.metadata::jsonb, d.metadata),
                 error_kind = v.error_kind, error_message = v.error_message,
                 lease_owner = NULL, lease_expires_at = NULL,
@@ -162,7 +162,7 @@ pub(super) async fn write_outcomes(
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
               AS v(id, token, status, metadata, error_kind, error_message, retry_ms)
          WHERE d.id = v.id AND d.claim_token = v.token AND d.status = 'processing'
-         RETURNING d.id",
+         RETURNING d.id, d.claim_token",
     )
     .bind(&ids)
     .bind(&tokens)
@@ -178,7 +178,10 @@ pub(super) async fn write_outcomes(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+    // By (id, token): a row claimed twice in one batch (an old claim's late result) is applied
+    // for the claim that still holds it only.
+    let applied: std::collections::HashSet<(i64, i64)> = applied.into_iter().collect();
+    let applied = |o: &Outcome| applied.contains(&(o.claimed.id, o.claimed.claim_token));
 
     let report = WriteReport {
         domains: outcomes
@@ -187,13 +190,13 @@ pub(super) async fn write_outcomes(
                 id: o.claimed.id,
                 domain: o.claimed.domain.clone(),
                 success: o.is_success(),
-                applied: applied.contains(&o.claimed.id),
+                applied: applied(o),
             })
             .collect(),
     };
     let outcome_text: Vec<&str> = outcomes
         .iter()
-        .map(|o| attempt_outcome(o, applied.contains(&o.claimed.id)))
+        .map(|o| attempt_outcome(o, applied(o)))
         .collect();
     let started: Vec<_> = outcomes.iter().map(|o| o.started_at).collect();
     let finished: Vec<_> = outcomes.iter().map(|o| o.finished_at).collect();

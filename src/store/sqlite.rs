@@ -1,12 +1,13 @@
 //! SQLite SQL. Times are bound from Rust as fixed-width UTC text (see `ts`), never compared with
 //! SQLite's `CURRENT_TIMESTAMP`, whose format differs. All writes go through the one writer pool.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-use super::encode::{attempt_outcome, result_columns};
+use super::encode::{attempt_outcome, result_columns, ResultColumns};
 use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
 use crate::model::{Attempt, ClaimedDomain, Outcome};
 
@@ -165,59 +166,84 @@ pub(super) async fn renew_leases(
     Ok(done.rows_affected())
 }
 
+/// Outcomes per pair of statements: 7 binds a row for the update and 9 for the attempts stay
+/// far below SQLite's 32,766 bound parameters.
+const WRITE_CHUNK: usize = 500;
+
+/// Writes a batch as two statements per chunk — one fenced `UPDATE … FROM` a `VALUES` list, one
+/// multi-row `INSERT` of attempts — in one transaction. Two statements per outcome cost a round
+/// trip each to sqlx's SQLite thread (two thread wake-ups); per chunk they cost two in all.
 pub(super) async fn write_outcomes(
     pool: &SqlitePool,
     instance: &str,
     outcomes: &[Outcome],
 ) -> Result<WriteReport, StoreError> {
     let now = ts(Utc::now());
+    let rows: Vec<(&Outcome, ResultColumns, Option<String>)> = outcomes
+        .iter()
+        .map(|o| {
+            let cols = result_columns(o);
+            let next_attempt = cols
+                .retry_ms
+                .map(|ms| ts(Utc::now() + chrono::Duration::milliseconds(ms)));
+            (o, cols, next_attempt)
+        })
+        .collect();
     let mut tx = pool.begin().await?;
     let mut report = WriteReport::default();
-    for o in outcomes {
-        let cols = result_columns(o);
-        let next_attempt = cols
-            .retry_ms
-            .map(|ms| ts(Utc::now() + chrono::Duration::milliseconds(ms)));
-        let applied = sqlx::query(
-            "UPDATE domains SET status = ?1, metadata = COALESCE(?2, metadata), error_kind = ?3, error_message = ?4,
-                    lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = COALESCE(?8, next_attempt_at),
-                    processing_completed_at = ?5, last_processed = ?5, updated_at = ?5
-             WHERE id = ?6 AND claim_token = ?7 AND status = 'processing'",
-        )
-        .bind(cols.status)
-        .bind(&cols.metadata)
-        .bind(cols.error_kind)
-        .bind(&cols.error_message)
-        .bind(&now)
-        .bind(o.claimed.id)
-        .bind(o.claimed.claim_token)
-        .bind(next_attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        sqlx::query(
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        // Fenced: only rows still processing under the same claim token change. A row claimed
+        // twice in one batch (an old claim's late result) matches one token at most.
+        let mut update = QueryBuilder::<Sqlite>::new("WITH v(vid, vtoken, vstatus, vmeta, vkind, vmsg, vnext) AS (");
+        update.push_values(chunk, |mut row, (o, cols, next_attempt)| {
+            row.push_bind(o.claimed.id)
+                .push_bind(o.claimed.claim_token)
+                .push_bind(cols.status)
+                .push_bind(cols.metadata.as_deref())
+                .push_bind(cols.error_kind)
+                .push_bind(cols.error_message.as_deref())
+                .push_bind(next_attempt.as_deref());
+        });
+        update.push(
+            ") UPDATE domains SET status = v.vstatus, metadata = COALESCE(v.vmeta, metadata), error_kind = v.vkind,
+                    error_message = v.vmsg, lease_owner = NULL, lease_expires_at = NULL,
+                    next_attempt_at = COALESCE(v.vnext, next_attempt_at), processing_completed_at = ",
+        );
+        update.push_bind(&now).push(", last_processed = ").push_bind(&now);
+        update.push(", updated_at = ").push_bind(&now);
+        update.push(
+            " FROM v WHERE domains.id = v.vid AND domains.claim_token = v.vtoken AND domains.status = 'processing'
+             RETURNING id, claim_token",
+        );
+        let applied: HashSet<(i64, i64)> = update
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let applied = |o: &Outcome| applied.contains(&(o.claimed.id, o.claimed.claim_token));
+        let mut attempts = QueryBuilder::<Sqlite>::new(
             "INSERT INTO domain_attempts
-                 (domain_id, instance, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(o.claimed.id)
-        .bind(instance)
-        .bind(ts(o.started_at))
-        .bind(ts(o.finished_at))
-        .bind(attempt_outcome(o, applied))
-        .bind(cols.error_kind)
-        .bind(&cols.error_message)
-        .bind(o.http_status.map(i32::from))
-        .bind(o.elapsed_ms())
-        .execute(&mut *tx)
-        .await?;
-        report.domains.push(WrittenDomain {
+                 (domain_id, instance, started_at, finished_at, outcome, error_kind, error_message, http_status, elapsed_ms) ",
+        );
+        attempts.push_values(chunk, |mut row, (o, cols, _)| {
+            row.push_bind(o.claimed.id)
+                .push_bind(instance)
+                .push_bind(ts(o.started_at))
+                .push_bind(ts(o.finished_at))
+                .push_bind(attempt_outcome(o, applied(o)))
+                .push_bind(cols.error_kind)
+                .push_bind(cols.error_message.as_deref())
+                .push_bind(o.http_status.map(i32::from))
+                .push_bind(o.elapsed_ms());
+        });
+        attempts.build().execute(&mut *tx).await?;
+        report.domains.extend(chunk.iter().map(|(o, _, _)| WrittenDomain {
             id: o.claimed.id,
             domain: o.claimed.domain.clone(),
             success: o.is_success(),
-            applied,
-        });
+            applied: applied(o),
+        }));
     }
     tx.commit().await?;
     Ok(report)

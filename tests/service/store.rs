@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use domaind::model::{DomainName, Metadata, Outcome, OutcomeKind};
+use domaind::model::{DomainName, ErrorKind, Metadata, Outcome, OutcomeKind};
 
 use crate::both_backends;
 use crate::helpers::{eventually, Db, TestDb};
@@ -148,6 +148,98 @@ async fn a_write_with_a_stale_claim_token_changes_nothing(db: Db) {
     test_db.drop_db().await;
 }
 both_backends!(a_write_with_a_stale_claim_token_changes_nothing);
+
+async fn one_batch_writes_every_kind_of_outcome_and_fences_each_row(db: Db) {
+    let test_db = TestDb::create(db).await;
+    let store = test_db.store().await;
+    // More than one statement chunk of the SQLite writer (500 outcomes).
+    let n = 1_203;
+    store.insert_domains("default", &names(n)).await.unwrap();
+    let mut claimed = store.claim("a", n, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(claimed.len(), n);
+    claimed.sort_by_key(|c| c.id);
+    // The last row's claim lapses and b claims it again: a's late result shares b's batch.
+    let last = claimed.pop().unwrap();
+    store.release_leases("a").await.unwrap();
+    let again = store.claim("b", n, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(again.len(), n, "every row was released back to pending");
+    let fresh = again.iter().find(|c| c.id == last.id).unwrap().clone();
+    let mut batch = Vec::new();
+    for (i, c) in again.iter().enumerate() {
+        if c.id == last.id {
+            continue;
+        }
+        let kind = match i % 3 {
+            0 => OutcomeKind::Completed(Box::new(Metadata {
+                title: Some(format!("title {}", c.id)),
+                ..Default::default()
+            })),
+            1 => OutcomeKind::Failed {
+                kind: ErrorKind::Timeout,
+                message: format!("slow {}", c.id),
+                retry_in: Some(Duration::from_secs(3600)),
+            },
+            _ => OutcomeKind::Failed {
+                kind: ErrorKind::HttpStatus,
+                message: format!("gone {}", c.id),
+                retry_in: None,
+            },
+        };
+        batch.push(Outcome {
+            claimed: c.clone(),
+            kind,
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            http_status: Some(200),
+        });
+    }
+    batch.push(completed(last.clone(), "stale"));
+    batch.push(completed(fresh.clone(), "fresh"));
+    let report = store.write_outcomes("b", &batch).await.unwrap();
+    assert_eq!(report.domains.len(), n + 1);
+    let applied: Vec<bool> = report.domains.iter().map(|d| d.applied).collect();
+    assert_eq!(applied.iter().filter(|a| !**a).count(), 1, "only the stale claim is fenced out");
+    assert!(!applied[n - 1] && applied[n]);
+
+    for (i, c) in again.iter().enumerate() {
+        let row = store.get_domain(c.id).await.unwrap().unwrap();
+        assert_eq!(row.lease_owner, None, "{}", c.id);
+        if c.id == last.id {
+            assert_eq!(row.status, "completed");
+            assert_eq!(row.metadata.unwrap()["title"], "fresh");
+            continue;
+        }
+        match i % 3 {
+            0 => {
+                assert_eq!(row.status, "completed");
+                assert_eq!(row.metadata.unwrap()["title"], format!("title {}", c.id));
+                assert_eq!(row.error_kind, None);
+            }
+            1 => {
+                assert_eq!(row.status, "pending");
+                assert_eq!(row.error_kind.as_deref(), Some("timeout"));
+                assert_eq!(row.error_message, Some(format!("slow {}", c.id)));
+                let wait = row.next_attempt_at.unwrap() - Utc::now();
+                assert!(wait > chrono::Duration::minutes(50), "retry scheduled an hour out: {wait}");
+            }
+            _ => {
+                assert_eq!(row.status, "error");
+                assert_eq!(row.error_kind.as_deref(), Some("http_status"));
+                assert_eq!(row.error_message, Some(format!("gone {}", c.id)));
+            }
+        }
+    }
+    let attempts = store.attempts(last.id, 10).await.unwrap();
+    let mut outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+    outcomes.sort();
+    assert_eq!(outcomes, vec!["completed", "lost"]);
+    let attempts = store.attempts(again[1].id, 10).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, "retry");
+    store.close().await;
+    test_db.drop_db().await;
+}
+both_backends!(one_batch_writes_every_kind_of_outcome_and_fences_each_row);
 
 async fn a_big_tenant_does_not_starve_a_small_one(db: Db) {
     let test_db = TestDb::create(db).await;
