@@ -153,11 +153,15 @@ impl Fetcher {
         let owner = self.state.instance.clone();
         let lease = self.lease;
         let (cap, tenants) = (self.tenant_cap, self.tenant_in_flight.clone());
+        let metrics = self.state.metrics.clone();
         let claim = async move {
-            match cap {
+            let started = std::time::Instant::now();
+            let claimed = match cap {
                 0 => store.claim(&owner, n, lease).await.map(|rows| (rows, false)),
                 cap => store.claim_capped(&owner, n, lease, cap, &tenants).await,
-            }
+            };
+            metrics.claim_seconds.observe_duration(started.elapsed());
+            claimed
         };
         ctx.spawn(claim.into_actor(self).map(move |result, act, ctx| {
             act.claiming = false;

@@ -95,6 +95,8 @@ pub struct BenchReport {
     pub extract_ms_mean: f64,
     /// Mean batch write time, milliseconds.
     pub db_write_ms_mean: f64,
+    /// Mean claim time, milliseconds.
+    pub claim_ms_mean: f64,
     /// In-process time from the Tick to the drain's answer (pipeline start and stop included), seconds.
     pub drain_s: f64,
 }
@@ -223,6 +225,7 @@ async fn measure(
             fetch_ms_mean: mean_ms(&m.fetch_seconds),
             extract_ms_mean: mean_ms(&m.extract_seconds),
             db_write_ms_mean: mean_ms(&m.db_write_seconds),
+            claim_ms_mean: mean_ms(&m.claim_seconds),
             drain_s: round3(drain_s),
         })
     }

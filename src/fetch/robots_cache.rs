@@ -249,7 +249,10 @@ mod tests {
         for round in 0..50u64 {
             let now = t0 + Duration::from_secs(round * 11);
             for origin in ["http://a.test", "http://b.test", "http://c.test"] {
-                assert_eq!(get(&cache, origin, now, round + 1).await, Some(Duration::from_secs(round + 1)));
+                assert_eq!(
+                    get(&cache, origin, now, round + 1).await,
+                    Some(Duration::from_secs(round + 1))
+                );
             }
         }
         let slots = cache.slots.lock().unwrap();

@@ -53,6 +53,8 @@ pub struct Metrics {
     pub extract_seconds: Histogram,
     /// `domaind_db_write_seconds`: time to store one result batch, retries included.
     pub db_write_seconds: Histogram,
+    /// `domaind_claim_seconds`: time of one claim (the fair claim's statements together).
+    pub claim_seconds: Histogram,
     /// `domaind_claim_batch_size`: rows returned by one claim statement.
     pub claim_batch_size: Histogram,
     /// `domaind_write_batch_size`: outcomes stored by one fenced batch write.
@@ -145,6 +147,7 @@ impl Metrics {
             fetch_seconds: Histogram::new(&FETCH_BOUNDS),
             extract_seconds: Histogram::new(&EXTRACT_BOUNDS),
             db_write_seconds: Histogram::new(&DB_WRITE_BOUNDS),
+            claim_seconds: Histogram::new(&DB_WRITE_BOUNDS),
             claim_batch_size: Histogram::new(&CLAIM_BOUNDS),
             write_batch_size: Histogram::new(&WRITE_BATCH_BOUNDS),
             job_runs: BoundedFamily::new(&["job", "outcome"], MAX_JOB_SERIES, Counter::new),
@@ -243,6 +246,11 @@ impl Metrics {
             "domaind_db_write_seconds",
             "Time to store one batch of results (retries included).",
             &self.db_write_seconds,
+        );
+        out.single(
+            "domaind_claim_seconds",
+            "Time of one claim (a fair claim's statements together).",
+            &self.claim_seconds,
         );
         out.single(
             "domaind_claim_batch_size",

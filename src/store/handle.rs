@@ -56,6 +56,44 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// An open claim transaction (see `Store::begin_claim`); dropped without `commit`, it rolls back.
+enum ClaimTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl ClaimTx {
+    /// Tenants with pending rows (at most `MAX_FAIR_TENANTS`), in id order.
+    async fn pending_tenants(&mut self) -> Result<Vec<String>, StoreError> {
+        match self {
+            ClaimTx::Sqlite(tx) => sqlite::pending_tenants(tx, MAX_FAIR_TENANTS).await,
+            ClaimTx::Postgres(tx) => postgres::pending_tenants(tx, MAX_FAIR_TENANTS).await,
+        }
+    }
+
+    /// Claims up to `n` rows (of `tenant`, or of anyone), oldest first.
+    async fn claim(
+        &mut self,
+        owner: &str,
+        n: usize,
+        lease: Duration,
+        tenant: Option<&str>,
+    ) -> Result<Vec<ClaimedDomain>, StoreError> {
+        match self {
+            ClaimTx::Sqlite(tx) => sqlite::claim(tx, owner, n, lease, tenant).await,
+            ClaimTx::Postgres(tx) => postgres::claim(tx, owner, n, lease, tenant).await,
+        }
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            ClaimTx::Sqlite(tx) => tx.commit().await?,
+            ClaimTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Opens pools for `settings.url` (creating the SQLite file when the URL says `mode=rwc`).
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
@@ -178,10 +216,8 @@ impl Store {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let tenants = match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::pending_tenants(writer, MAX_FAIR_TENANTS).await?,
-            Pools::Postgres(pool) => postgres::pending_tenants(pool, MAX_FAIR_TENANTS).await?,
-        };
+        let mut tx = self.begin_claim().await?;
+        let tenants = tx.pending_tenants().await?;
         let mut claimed = Vec::with_capacity(n);
         if tenants.len() > 1 {
             let share = n.div_ceil(tenants.len());
@@ -191,12 +227,13 @@ impl Store {
                 if want == 0 {
                     break;
                 }
-                claimed.extend(self.claim_from(owner, want, lease, Some(tenant)).await?);
+                claimed.extend(tx.claim(owner, want, lease, Some(tenant)).await?);
             }
         }
         if claimed.len() < n {
-            claimed.extend(self.claim_from(owner, n - claimed.len(), lease, None).await?);
+            claimed.extend(tx.claim(owner, n - claimed.len(), lease, None).await?);
         }
+        tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
     }
@@ -220,10 +257,8 @@ impl Store {
         if n == 0 {
             return Ok((Vec::new(), false));
         }
-        let tenants = match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::pending_tenants(writer, MAX_FAIR_TENANTS).await?,
-            Pools::Postgres(pool) => postgres::pending_tenants(pool, MAX_FAIR_TENANTS).await?,
-        };
+        let mut tx = self.begin_claim().await?;
+        let tenants = tx.pending_tenants().await?;
         let mut capped = false;
         let mut room: Vec<(String, usize)> = Vec::with_capacity(tenants.len());
         for tenant in tenants {
@@ -251,7 +286,7 @@ impl Store {
                 if want == 0 {
                     break;
                 }
-                let got = self.claim_from(owner, want, lease, Some(tenant)).await?;
+                let got = tx.claim(owner, want, lease, Some(tenant)).await?;
                 *left -= got.len();
                 if got.len() < want {
                     *left = 0; // no more pending rows for this tenant
@@ -264,6 +299,7 @@ impl Store {
                 break;
             }
         }
+        tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
         Ok((claimed, capped))
     }
@@ -285,17 +321,17 @@ impl Store {
         }
     }
 
-    async fn claim_from(
-        &self,
-        owner: &str,
-        n: usize,
-        lease: Duration,
-        tenant: Option<&str>,
-    ) -> Result<Vec<ClaimedDomain>, StoreError> {
-        match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::claim(writer, owner, n, lease, tenant).await,
-            Pools::Postgres(pool) => postgres::claim(pool, owner, n, lease, tenant).await,
-        }
+    /// A claim's transaction: the tenant walk and every per-tenant statement of one claim run
+    /// on one connection and commit once. On SQLite that is `BEGIN IMMEDIATE` on the writer: a
+    /// claim no longer waits for the writer connection once per statement (measured: a fair
+    /// claim over 10 tenants took ~25 ms in `domaind bench`, most of it queued behind batch
+    /// writes between its own statements), and the walk's read cannot go stale before the
+    /// claim's write. On PostgreSQL it is one commit (one WAL flush) instead of one per statement.
+    async fn begin_claim(&self) -> Result<ClaimTx, StoreError> {
+        Ok(match &self.pools {
+            Pools::Sqlite { writer, .. } => ClaimTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => ClaimTx::Postgres(pool.begin().await?),
+        })
     }
 
     /// Extends the lease of the rows `ids` that `owner` still holds; returns how many. Only the

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::encode::{attempt_outcome, result_columns};
 use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
@@ -70,8 +70,8 @@ const TENANT_WALK: &str = "WITH RECURSIVE t(tenant_id) AS (
      SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $1";
 
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
-pub(super) async fn pending_tenants(pool: &PgPool, max: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(pool).await?)
+pub(super) async fn pending_tenants(conn: &mut PgConnection, max: i64) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(conn).await?)
 }
 
 /// `EXPLAIN` of the tenant walk of a fair claim.
@@ -85,7 +85,7 @@ pub(super) async fn explain_tenant_walk(pool: &PgPool) -> Result<String, StoreEr
 }
 
 pub(super) async fn claim(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     owner: &str,
     n: usize,
     lease: Duration,
@@ -96,7 +96,7 @@ pub(super) async fn claim(
         .bind(millis(lease) as f64)
         .bind(n as i64)
         .bind(tenant)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     let mut claimed: Vec<ClaimedDomain> = rows
         .iter()
@@ -194,10 +194,7 @@ pub(super) async fn write_outcomes(
             })
             .collect(),
     };
-    let outcome_text: Vec<&str> = outcomes
-        .iter()
-        .map(|o| attempt_outcome(o, applied(o)))
-        .collect();
+    let outcome_text: Vec<&str> = outcomes.iter().map(|o| attempt_outcome(o, applied(o))).collect();
     let started: Vec<_> = outcomes.iter().map(|o| o.started_at).collect();
     let finished: Vec<_> = outcomes.iter().map(|o| o.finished_at).collect();
     let http: Vec<Option<i32>> = outcomes.iter().map(|o| o.http_status.map(i32::from)).collect();

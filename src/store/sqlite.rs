@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::encode::{attempt_outcome, result_columns, ResultColumns};
 use super::types::{DomainRow, StoreError, WriteReport, WrittenDomain};
@@ -98,8 +98,8 @@ const TENANT_WALK: &str = "WITH RECURSIVE t(tenant_id) AS (
      SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?1";
 
 /// Tenants with pending rows, by walking `domains_claimable_by_tenant` (one probe per tenant).
-pub(super) async fn pending_tenants(pool: &SqlitePool, max: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(pool).await?)
+pub(super) async fn pending_tenants(conn: &mut SqliteConnection, max: i64) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(TENANT_WALK).bind(max).fetch_all(conn).await?)
 }
 
 /// `EXPLAIN QUERY PLAN` of the tenant walk of a fair claim.
@@ -112,7 +112,7 @@ pub(super) async fn explain_tenant_walk(pool: &SqlitePool) -> Result<String, Sto
 }
 
 pub(super) async fn claim(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     owner: &str,
     n: usize,
     lease: Duration,
@@ -126,7 +126,7 @@ pub(super) async fn claim(
         .bind(ts(now))
         .bind(n as i64)
         .bind(tenant)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     let mut claimed: Vec<ClaimedDomain> = rows
         .iter()

@@ -162,6 +162,7 @@ async fn metrics_count_what_the_service_did(db: Db) {
         "domaind_fetch_seconds",
         "domaind_extract_seconds",
         "domaind_db_write_seconds",
+        "domaind_claim_seconds",
         "domaind_claim_batch_size",
         "domaind_write_batch_size",
         "domaind_actor_restarts_total",
@@ -214,6 +215,11 @@ async fn metrics_count_what_the_service_did(db: Db) {
     assert_eq!(m.value("domaind_extract_seconds_count", &[]), Some(5.0));
     assert_eq!(m.value("domaind_fetch_seconds_bucket", &[("le", "+Inf")]), Some(8.0));
     assert!(m.value("domaind_claim_batch_size_count", &[]).unwrap() >= 1.0);
+    assert_eq!(
+        m.value("domaind_claim_seconds_count", &[]),
+        m.value("domaind_claim_batch_size_count", &[]),
+        "one claim time per claim"
+    );
     assert_eq!(m.value("domaind_claim_batch_size_sum", &[]), Some(8.0));
     assert!(m.value("domaind_db_write_seconds_count", &[]).unwrap() >= 1.0);
     let buckets: Vec<f64> = m

@@ -198,7 +198,11 @@ async fn one_batch_writes_every_kind_of_outcome_and_fences_each_row(db: Db) {
     let report = store.write_outcomes("b", &batch).await.unwrap();
     assert_eq!(report.domains.len(), n + 1);
     let applied: Vec<bool> = report.domains.iter().map(|d| d.applied).collect();
-    assert_eq!(applied.iter().filter(|a| !**a).count(), 1, "only the stale claim is fenced out");
+    assert_eq!(
+        applied.iter().filter(|a| !**a).count(),
+        1,
+        "only the stale claim is fenced out"
+    );
     assert!(!applied[n - 1] && applied[n]);
 
     for (i, c) in again.iter().enumerate() {
@@ -220,7 +224,10 @@ async fn one_batch_writes_every_kind_of_outcome_and_fences_each_row(db: Db) {
                 assert_eq!(row.error_kind.as_deref(), Some("timeout"));
                 assert_eq!(row.error_message, Some(format!("slow {}", c.id)));
                 let wait = row.next_attempt_at.unwrap() - Utc::now();
-                assert!(wait > chrono::Duration::minutes(50), "retry scheduled an hour out: {wait}");
+                assert!(
+                    wait > chrono::Duration::minutes(50),
+                    "retry scheduled an hour out: {wait}"
+                );
             }
             _ => {
                 assert_eq!(row.status, "error");
