@@ -257,6 +257,64 @@ async fn json_logs_have_one_span_per_domain_and_per_job_run() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `check-config` prints the effective settings with every secret masked: the admin token,
+/// each `[[http.tokens]]` token (their tenants stay visible), the webhook URL but for its
+/// origin, and the database password in the userinfo or the query.
+#[actix_web::test]
+async fn check_config_masks_every_secret() {
+    let dir = std::env::temp_dir().join(format!("domaind_cli_mask_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        r#"[database]
+url = "postgres://app:pg-pass-1@db.internal:5432/domaind?password=pg-pass-2&sslmode=prefer"
+[http]
+token = "admin-secret-7d1e"
+[[http.tokens]]
+token = "tenant-secret-0123456789"
+tenant = "t1"
+[alerts]
+webhook_url = "https://bot:hook-pass@hooks.example/services/T00/B00/hook-secret-path?token=hook-query"
+"#,
+    )
+    .unwrap();
+    let out = domaind(
+        vec!["--config".into(), config.display().to_string(), "check-config".into()],
+        vec![],
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for secret in [
+        "pg-pass-1",
+        "pg-pass-2",
+        "admin-secret-7d1e",
+        "tenant-secret-0123456789",
+        "hook-pass",
+        "hook-secret-path",
+        "hook-query",
+    ] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains(secret),
+            "{secret} on stderr"
+        );
+    }
+    let effective: serde_json::Value = serde_json::from_str(&shown).expect("check-config prints JSON");
+    assert_eq!(effective["http"]["token"], "***");
+    assert_eq!(
+        effective["http"]["tokens"],
+        serde_json::json!([{"token": "***", "tenant": "t1"}])
+    );
+    assert_eq!(effective["alerts"]["webhook_url"], "https://hooks.example/***");
+    assert_eq!(
+        effective["database"]["url"],
+        "postgres://app:***@db.internal:5432/domaind?password=***&sslmode=prefer"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[actix_web::test]
 async fn bench_runs_the_shared_workload_and_reports_one_json_line() {
     let dir = std::env::temp_dir().join(format!("domaind_cli_bench_{}", std::process::id()));
