@@ -1,12 +1,12 @@
-//! The binary's commands against a real database: add, process, status, bench, config errors,
-//! and `serve`'s JSON log lines.
+//! The binary's commands against a real database: add (a large file streamed), process, status,
+//! check-config, demo, bench and config errors. `serve`'s log output is in `logs.rs`.
 
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::both_backends;
 use crate::fixtures;
-use crate::helpers::{eventually, Db, KillOnDrop, TestDb};
+use crate::helpers::{Db, TestDb};
 
 /// Runs the real binary with `args` and extra environment, off the async threads.
 pub async fn domaind(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
@@ -145,116 +145,6 @@ async fn the_demo_shows_the_whole_lifecycle_and_exits_cleanly() {
         assert!(stdout.contains(kind), "{kind} missing: {stdout}");
     }
     assert!(stdout.contains("Café Müller"), "{stdout}");
-}
-
-/// Starts `domaind serve --log-format json` with `RUST_LOG=filter`, its stderr in `log`.
-fn serve_logging(config: &str, filter: &str, log: &std::path::Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_domaind"))
-            .args(["--config", config, "--log-format", "json", "serve"])
-            .env("RUST_LOG", filter)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("start domaind"),
-    )
-}
-
-/// SIGTERM, then the exit status must be success; returns what the child logged.
-async fn stop_logging(mut child: KillOnDrop, log: &std::path::Path) -> String {
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    std::fs::read_to_string(log).unwrap()
-}
-
-/// `serve --log-format json` writes one JSON object per line; with `RUST_LOG=domaind=debug` each
-/// domain's lines carry its `domain` span and each job run's result its `job_run` span, and a
-/// `warn` filter silences the info and debug lines.
-#[actix_web::test]
-async fn json_logs_have_one_span_per_domain_and_per_job_run() {
-    let fixture = fixtures::start();
-    let dir = std::env::temp_dir().join(format!("domaind_logs_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[http]\nbind = \"127.0.0.1:0\"\n\
-             [fetch]\nschemes = [\"http\"]\n[fetch.resolve_override]\n\"*.test\" = \"127.0.0.1:{}\"\n\
-             [[scheduler.jobs]]\nid = \"process_pending_domains\"\ntrigger = \"interval\"\nspec = \"200ms\"\n",
-            dir.join("logs.db").display(),
-            fixture.port
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
-    let cfg = |rest: &[&str]| {
-        let mut v = vec!["--config".to_string(), config.clone()];
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
-    let out = domaind(cfg(&["add", "alpha-log.test", "notfound-log.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-
-    let log = dir.join("debug.log");
-    let child = serve_logging(&config, "domaind=debug,sqlx=warn", &log);
-    eventually(Duration::from_secs(30), "both domains and a job run logged", || async {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        ["page extracted", "attempt failed", "job run succeeded"]
-            .iter()
-            .all(|m| text.contains(m))
-            .then_some(())
-    })
-    .await;
-    let text = stop_logging(child, &log).await;
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
-        .collect();
-    let in_span = |span: &str, key: &str, value: &str, message: &str| {
-        lines.iter().any(|l| {
-            l["span"]["name"] == span && l["span"][key] == value && l["message"] == message && l["level"].is_string()
-        })
-    };
-    assert!(
-        in_span("domain", "domain", "alpha-log.test", "page extracted"),
-        "{text}"
-    );
-    assert!(
-        in_span("domain", "domain", "notfound-log.test", "attempt failed"),
-        "{text}"
-    );
-    assert!(
-        in_span("job_run", "job", "process_pending_domains", "job run succeeded"),
-        "{text}"
-    );
-
-    // `warn`: the same work (a new domain, processed) leaves no info or debug line.
-    let out = domaind(cfg(&["add", "charlie-log.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let log = dir.join("warn.log");
-    let child = serve_logging(&config, "warn", &log);
-    eventually(Duration::from_secs(30), "the new domain processed", || async {
-        let out = domaind(cfg(&["status"]), vec![]).await;
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        (status["domains"]["completed"] == 2).then_some(())
-    })
-    .await;
-    let quiet = stop_logging(child, &log).await;
-    assert!(
-        !quiet.contains("page extracted") && !quiet.contains("\"INFO\"") && !quiet.contains("\"DEBUG\""),
-        "{quiet}"
-    );
-
-    fixture.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// `check-config` prints the effective settings with every secret masked: the admin token,

@@ -19,6 +19,7 @@ mod helpers;
 mod hostile;
 mod hostile_bodies;
 mod hostile_web;
+mod logs;
 mod maintenance;
 mod observability;
 mod openapi;
