@@ -7,6 +7,7 @@ compile_error!(
 );
 
 mod adopt;
+mod alerts;
 mod api;
 mod auth;
 mod cli;
