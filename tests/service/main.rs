@@ -13,6 +13,7 @@ mod auth;
 mod cli;
 mod cluster;
 mod dashboard;
+mod dashboard_browser;
 mod domains_api;
 mod fixtures;
 mod fuzz;
