@@ -156,6 +156,88 @@ async fn the_demo_shows_the_whole_lifecycle_and_exits_cleanly() {
     assert!(stdout.contains("Café Müller"), "{stdout}");
 }
 
+/// `add --file` streams: 200,000 lines go in, every valid one becomes a row, and the process's
+/// peak RSS (VmHWM, sampled while it runs) stays far below what holding the file would cost.
+#[actix_web::test]
+async fn add_streams_a_large_file_in_bounded_memory() {
+    const LINES: usize = 200_000;
+    let test_db = TestDb::create(Db::Sqlite).await;
+    let dir = std::env::temp_dir().join(format!("domaind_cli_addfile_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("domains.txt");
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&list).unwrap());
+        for i in 0..LINES {
+            // Names of realistic length, one invalid line and one duplicate among them.
+            match i {
+                1000 => writeln!(file, "not a domain").unwrap(),
+                2000 => writeln!(file, "https://Bulk-0-Example-Domain.TEST/path").unwrap(),
+                _ => writeln!(file, "bulk-{i}-example-domain.test").unwrap(),
+            }
+        }
+    }
+    let file_mb = std::fs::metadata(&list).unwrap().len() as f64 / 1e6;
+    let config = dir.join("config.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", test_db.url)).unwrap();
+    // Migrated first, so the measured run is the insert alone.
+    test_db.store().await.close().await;
+
+    let started = std::time::Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_domaind"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "add",
+            "--file",
+            list.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start domaind add");
+    let pid = child.id();
+    // VmHWM is the high-water mark, so samples only miss growth in the last few milliseconds.
+    let sampler = std::thread::spawn(move || {
+        let mut peak_kib = 0;
+        while let Some(kib) = crate::hostile::status_kib(pid, "VmHWM:") {
+            peak_kib = peak_kib.max(kib);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        peak_kib
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("domaind add"))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let peak_mib = sampler.join().unwrap() as f64 / 1024.0;
+    eprintln!("add --file: {LINES} lines ({file_mb:.1} MB) in {took:.1?}, peak RSS {peak_mib:.1} MiB (VmHWM)");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("add prints JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["accepted"], LINES - 2, "{report}");
+    assert_eq!(report["duplicates"], 1, "{report}");
+    assert_eq!(report["rejected_count"], 1, "{report}");
+    assert_eq!(out.status.code(), Some(1), "a rejected line makes the exit code 1");
+    let store = test_db.store().await;
+    assert_eq!(store.count_by_status().await.unwrap()["pending"], (LINES - 2) as i64);
+    assert!(
+        store
+            .find_domain("default", "bulk-199999-example-domain.test")
+            .await
+            .unwrap()
+            .is_some(),
+        "the last line is inserted too"
+    );
+    assert!(peak_mib > 1.0, "VmHWM was sampled: {peak_mib}");
+    assert!(
+        peak_mib < 100.0,
+        "peak RSS {peak_mib:.1} MiB for a {file_mb:.1} MB file"
+    );
+    store.close().await;
+    test_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// `check-config` prints the effective settings with every secret masked: the admin token,
 /// each `[[http.tokens]]` token (their tenants stay visible), the webhook URL but for its
 /// origin, and the database password in the userinfo or the query.
