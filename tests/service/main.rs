@@ -23,6 +23,7 @@ mod hostile_bodies;
 mod hostile_web;
 mod logs;
 mod maintenance;
+mod migrate;
 mod observability;
 mod openapi;
 mod outage;
