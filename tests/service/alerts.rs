@@ -267,6 +267,7 @@ async fn a_webhook_that_never_answers_holds_up_nothing(db: Db) {
     .await;
     // The reaper (every second in tests) fails from now on: an alert at its first failure,
     // raised on the scheduler's path.
+    let started = std::time::Instant::now();
     fail_job(&app.instance(), "reclaim_expired_leases");
     eventually(Duration::from_secs(10), "the alert delivery connects", || async {
         (silent.accepted.load(Ordering::SeqCst) >= 1).then_some(())
@@ -292,6 +293,13 @@ async fn a_webhook_that_never_answers_holds_up_nothing(db: Db) {
     );
     let counts = app.store.count_by_status().await.unwrap();
     assert_eq!(counts["completed"], 100, "{counts:?}");
+    // Measured across the whole section too: a raise that blocked the actor system's thread
+    // would also stall this test's own timers, which share that thread.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the alert and the pass took {:?}: something waited for the webhook",
+        started.elapsed()
+    );
     // The work above happened while the first delivery was still waiting for an answer.
     let m = scrape(&app).await;
     assert_eq!(
