@@ -1,5 +1,6 @@
 //! Logging: a tracing subscriber writing text or JSON lines to stderr, filtered by `RUST_LOG`
-//! (default `info`), and a panic hook that routes panics to the log with their location.
+//! (default `info`; colours only when stderr is a terminal), and a panic hook that routes panics
+//! to the log with their location.
 
 use tracing_subscriber::EnvFilter;
 
@@ -15,8 +16,13 @@ pub enum LogFormat {
 /// Installs the global subscriber (once; later calls are ignored) and the panic hook.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colours only on a terminal: logs sent to a file, a pipe or journald stay plain text (the
+    // subscriber's own default would colour them whenever NO_COLOR is unset).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

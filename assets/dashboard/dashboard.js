@@ -120,8 +120,9 @@
     return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
   }
 
-  function timeCell(iso) {
-    return el("td", { title: iso ? clock(iso) : null }, el("time", { datetime: iso || null, text: relative(iso) }));
+  function timeCell(iso, col) {
+    return el("td", { title: iso ? clock(iso) : null, "data-col": col || null },
+      el("time", { datetime: iso || null, text: relative(iso) }));
   }
 
   function badge(text) {
@@ -383,7 +384,7 @@
         { "data-testid": "job", "data-job": job.id, class: job.id === ui.selectedJob ? "selected" : null },
         el("th", { scope: "row" }, el("div", { text: job.id }), el("div", { class: "muted small", text: job.description })),
         el("td", { text: job.scope + (job.active_here ? "" : " (not here)") }),
-        job.paused ? el("td", { "data-col": "next-run", class: "muted", text: "paused" }) : timeCell(job.next_run_at),
+        job.paused ? el("td", { "data-col": "next-run", class: "muted", text: "paused" }) : timeCell(job.next_run_at, "next-run"),
         lastCell,
         el("td", { "data-col": "state" }, badge(job.paused ? "paused" : "active"), job.running ? " " + job.running + " running" : "",
           el("span", { class: "sr-only", text: stateText })),

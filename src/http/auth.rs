@@ -17,12 +17,18 @@ use super::routes::AppState;
 /// exactly these operations as secured).
 pub const PROTECTED_PREFIX: &str = "/api/";
 
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether `presented` equals `secret`, in time that depends only on `presented`'s length.
+///
+/// There is no early return, not even on a length mismatch: every byte of `presented` is
+/// compared (against the secret's bytes, cycled, or zero when the secret is empty) and the length
+/// difference is folded into the result, so neither the secret's content nor its length shows
+/// in the timing. What the caller controls — the length of what it sends — is all that does.
+pub fn constant_time_eq(presented: &[u8], secret: &[u8]) -> bool {
+    let length_differs = u8::from(presented.len() != secret.len());
+    presented.iter().enumerate().fold(length_differs, |acc, (i, x)| {
+        let y = if secret.is_empty() { 0 } else { secret[i % secret.len()] };
+        acc | (x ^ y)
+    }) == 0
 }
 
 /// The tenant a request may see: `None` for an unrestricted token (or no auth configured).
@@ -91,4 +97,45 @@ pub async fn require_token(
         }
     }
     next.call(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn equal_strings_match() {
+        assert!(constant_time_eq(b"admin-token-0123456789", b"admin-token-0123456789"));
+        assert!(constant_time_eq(b"x", b"x"));
+    }
+
+    #[test]
+    fn one_differing_byte_anywhere_is_a_mismatch() {
+        let secret = b"admin-token-0123456789";
+        for at in [0, secret.len() / 2, secret.len() - 1] {
+            let mut presented = *secret;
+            presented[at] ^= 0x01;
+            assert!(!constant_time_eq(&presented, secret), "byte {at} differs");
+        }
+    }
+
+    #[test]
+    fn different_lengths_never_match() {
+        let secret = b"abcabc";
+        // A prefix, an extension and a repetition of the secret: the cycled comparison sees equal
+        // bytes in each, so only the folded length difference refuses them.
+        assert!(!constant_time_eq(b"abc", secret));
+        assert!(!constant_time_eq(b"abcabcabc", secret));
+        assert!(!constant_time_eq(b"abcabcabcabc", secret));
+        assert!(!constant_time_eq(b"abcabc ", secret));
+    }
+
+    #[test]
+    fn empty_inputs() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"", b"secret"));
+        assert!(!constant_time_eq(b"secret", b""));
+        // Zero bytes against an empty secret: compared with zero, refused by length.
+        assert!(!constant_time_eq(b"\0\0", b""));
+    }
 }

@@ -58,7 +58,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// A copy safe to print: tokens, the webhook URL and the database password are masked.
+    /// A copy safe to print: tokens, the webhook URL (all but its origin) and the database
+    /// password are masked.
     pub fn masked(&self) -> Settings {
         let mut s = self.clone();
         let mask = |v: &mut String| {
@@ -68,9 +69,23 @@ impl Settings {
         };
         mask(&mut s.http.token);
         s.http.tokens.iter_mut().for_each(|t| mask(&mut t.token));
-        mask(&mut s.alerts.webhook_url);
+        s.alerts.webhook_url = mask_webhook_url(&s.alerts.webhook_url);
         s.database.url = crate::store::redact_url(&s.database.url);
         s
+    }
+}
+
+/// The webhook URL as `check-config` shows it: only its origin (`https://hooks.example`), the
+/// rest as `/***`. Masking only the userinfo and query would not do: chat webhooks (Slack,
+/// Discord, Teams) carry their secret in the path. The origin stays so an operator can see
+/// which receiver is configured; userinfo never shows.
+fn mask_webhook_url(url: &str) -> String {
+    if url.is_empty() {
+        return String::new();
+    }
+    match url::Url::parse(url) {
+        Ok(u) if u.has_host() => format!("{}/***", u.origin().ascii_serialization()),
+        _ => "***".into(),
     }
 }
 

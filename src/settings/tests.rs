@@ -150,12 +150,52 @@ fn an_invalid_job_spec_refuses_start_naming_the_job_and_the_error() {
 
 #[test]
 fn masked_settings_hide_secrets() {
-    let s = Settings::from_sources(
-        "[database]\nurl = \"postgres://u:hunter2@db/x\"\n[http]\ntoken = \"admin-secret\"\n",
-        env(&[]),
-    )
-    .unwrap();
+    let text = r#"
+[database]
+url = "postgres://u:hunter2@db/x?sslmode=require&password=qwerty9"
+[http]
+token = "admin-secret"
+[[http.tokens]]
+token = "tenant-one-secret-0123"
+tenant = "t1"
+[[http.tokens]]
+token = "unbound-secret-456789"
+[alerts]
+webhook_url = "https://hookuser:hookpass@hooks.example:8443/services/T0/B1/XyZsecretPath?sig=s3cr3t"
+"#;
+    let s = Settings::from_sources(text, env(&[])).unwrap();
     let shown = serde_json::to_string(&s.masked()).unwrap();
-    assert!(!shown.contains("hunter2") && !shown.contains("admin-secret"), "{shown}");
-    assert!(shown.contains("postgres://u:***@db/x"), "{shown}");
+    for secret in [
+        "hunter2",
+        "qwerty9",
+        "admin-secret",
+        "tenant-one-secret-0123",
+        "unbound-secret-456789",
+        "hookuser",
+        "hookpass",
+        "XyZsecretPath",
+        "s3cr3t",
+        "services",
+    ] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+    let masked = s.masked();
+    assert_eq!(
+        masked.database.url,
+        "postgres://u:***@db/x?sslmode=require&password=***"
+    );
+    assert_eq!(masked.http.token, "***");
+    let tokens: Vec<(&str, Option<&str>)> = masked
+        .http
+        .tokens
+        .iter()
+        .map(|t| (t.token.as_str(), t.tenant.as_deref()))
+        .collect();
+    assert_eq!(tokens, [("***", Some("t1")), ("***", None)], "tenants stay visible");
+    // Only the origin of the webhook shows: which receiver, not how to post to it.
+    assert_eq!(masked.alerts.webhook_url, "https://hooks.example:8443/***");
+    // Nothing configured stays empty rather than looking like a masked secret.
+    let plain = Settings::from_sources("", env(&[])).unwrap().masked();
+    assert_eq!((plain.http.token.as_str(), plain.alerts.webhook_url.as_str()), ("", ""));
+    assert_eq!(plain.database.url, "sqlite://domaind.db?mode=rwc");
 }

@@ -45,14 +45,40 @@ pub struct Store {
 /// the capacity is filled oldest-first.
 const MAX_FAIR_TENANTS: i64 = 1000;
 
-/// Removes a password from a database URL before it is shown to anyone.
+/// Query parameters of a database URL that carry a secret: sqlx reads a PostgreSQL password
+/// from `?password=` as well as from the userinfo, and a client key (`sslkey`) may be inline PEM.
+const SECRET_PARAMS: [&str; 3] = ["password", "sslkey", "ssl-key"];
+
+/// Removes the password (userinfo or `?password=`) and an inline client key from a database URL
+/// before it is shown to anyone.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let mut changed = false;
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+        changed = true;
+    }
+    if u.query_pairs().any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref())) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if SECRET_PARAMS.contains(&k.as_ref()) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+        changed = true;
+    }
+    if changed {
+        u.to_string()
+    } else {
+        url.to_string()
     }
 }
 

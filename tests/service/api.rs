@@ -1,7 +1,8 @@
-//! Bad input gets a 4xx with a JSON `{"error", "message"}` body — never a 500, never plain text.
+//! Bad input gets a 4xx with a JSON `{"error", "message"}` body — never a 500, never plain text;
+//! the request limits of `[http]` answer the same way.
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, Db};
+use crate::helpers::{spawn_app, spawn_app_with, Db};
 
 fn assert_json_error(code: u16, body: &serde_json::Value, want_code: u16, want_kind: &str) {
     assert_eq!(code, want_code, "{body}");
@@ -88,3 +89,31 @@ async fn bad_inputs_get_json_errors(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(bad_inputs_get_json_errors);
+
+/// `http.max_domains_per_request` names: accepted; one more: 413 with the JSON error, nothing
+/// inserted (the request is refused whole, not cut short).
+async fn more_domains_than_the_request_limit_get_a_413(db: Db) {
+    let app = spawn_app_with(db, |s| s.http.max_domains_per_request = 5).await;
+    let names = |prefix: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{prefix}-{i}.test")).collect() };
+
+    let (code, body) = app.add_domains(&names("over", 6)).await;
+    assert_json_error(code, &body, 413, "payload_too_large");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("6 domains") && message.contains("http.max_domains_per_request"),
+        "{body}"
+    );
+    let counts = app.store.count_by_status().await.unwrap();
+    assert_eq!(
+        counts.values().sum::<i64>(),
+        0,
+        "a refused request inserts nothing: {counts:?}"
+    );
+
+    let (code, body) = app.add_domains(&names("limit", 5)).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["accepted"], 5, "{body}");
+    assert_eq!(app.store.count_by_status().await.unwrap()["pending"], 5);
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(more_domains_than_the_request_limit_get_a_413);

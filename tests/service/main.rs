@@ -7,11 +7,13 @@ compile_error!(
 );
 
 mod adopt;
+mod alerts;
 mod api;
 mod auth;
 mod cli;
 mod cluster;
 mod dashboard;
+mod dashboard_browser;
 mod domains_api;
 mod fixtures;
 mod fuzz;
@@ -19,7 +21,9 @@ mod helpers;
 mod hostile;
 mod hostile_bodies;
 mod hostile_web;
+mod logs;
 mod maintenance;
+mod migrate;
 mod observability;
 mod openapi;
 mod outage;

@@ -1,23 +1,13 @@
 //! Observability end to end: `GET /metrics` is valid Prometheus text whose numbers match what
-//! the service did, and the alert webhook (a real receiver on 127.0.0.1) hears about a job that
-//! keeps failing and about a supervisor escalation — retried when the receiver refuses once.
+//! the service did. Alerts are in `alerts.rs`.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use actix_web::{web, App, HttpResponse, HttpServer};
-use domaind::faults::{fail_job, panic_on, Stage};
-use domaind::settings::Settings;
-use serde_json::Value;
 
 use crate::both_backends;
-use crate::helpers::{eventually, spawn_app_with, Db, TestApp};
+use crate::helpers::{spawn_app_with, Db, TestApp};
 
 /// One parsed exposition: samples (name, labels, value) and each family's `# TYPE`.
-struct Scrape {
+pub(crate) struct Scrape {
     samples: Vec<(String, BTreeMap<String, String>, f64)>,
     types: BTreeMap<String, String>,
 }
@@ -78,7 +68,7 @@ impl Scrape {
     }
 
     /// The value of the series with exactly these labels.
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let want: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.samples
             .iter()
@@ -124,7 +114,7 @@ fn parse_labels(body: &str, line: &str) -> BTreeMap<String, String> {
     labels
 }
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape(app: &TestApp) -> Scrape {
     let r = app
         .client
         .get(format!("{}/metrics", app.address))
@@ -253,193 +243,3 @@ async fn metrics_count_what_the_service_did(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(metrics_count_what_the_service_did);
-
-/// A local webhook receiver: answers 503 to the first `refuse` requests, then 200, keeping bodies.
-pub(crate) struct Receiver {
-    pub(crate) url: String,
-    hits: Arc<AtomicUsize>,
-    alerts: Arc<Mutex<Vec<Value>>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-#[derive(Clone)]
-struct ReceiverState {
-    refuse: usize,
-    hits: Arc<AtomicUsize>,
-    alerts: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn hook(state: web::Data<ReceiverState>, body: web::Bytes) -> HttpResponse {
-    if state.hits.fetch_add(1, Ordering::SeqCst) < state.refuse {
-        return HttpResponse::ServiceUnavailable().finish();
-    }
-    let alert = serde_json::from_slice(&body).unwrap_or(Value::String(String::from_utf8_lossy(&body).into()));
-    state.alerts.lock().unwrap().push(alert);
-    HttpResponse::NoContent().finish()
-}
-
-impl Receiver {
-    pub(crate) fn start(refuse: usize) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-        let port = listener.local_addr().expect("receiver addr").port();
-        let state = ReceiverState {
-            refuse,
-            hits: Arc::new(AtomicUsize::new(0)),
-            alerts: Arc::new(Mutex::new(Vec::new())),
-        };
-        let shared = state.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(shared.clone()))
-                .route("/hook", web::post().to(hook))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen receiver")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hook"),
-            hits: state.hits,
-            alerts: state.alerts,
-            handle,
-        }
-    }
-
-    /// Waits until an alert of `kind` arrived; returns it.
-    pub(crate) async fn wait_for(&self, kind: &str, within: Duration) -> Value {
-        eventually(within, &format!("a {kind} alert"), || async {
-            self.alerts.lock().unwrap().iter().find(|a| a["kind"] == kind).cloned()
-        })
-        .await
-    }
-
-    /// Waits until at least `n` requests arrived (refused or not).
-    async fn wait_for_hits(&self, n: usize, within: Duration) {
-        eventually(within, &format!("{n} webhook requests"), || async {
-            (self.hits.load(Ordering::SeqCst) >= n).then_some(())
-        })
-        .await
-    }
-
-    fn received(&self, kind: &str) -> usize {
-        self.alerts.lock().unwrap().iter().filter(|a| a["kind"] == kind).count()
-    }
-}
-
-async fn a_job_failing_n_times_in_a_row_alerts_the_webhook_once(db: Db) {
-    let receiver = Receiver::start(1);
-    let url = receiver.url.clone();
-    let app = spawn_app_with(db, move |s| {
-        s.alerts.webhook_url = url;
-        s.alerts.job_failure_threshold = 3;
-    })
-    .await;
-    fail_job(&app.instance(), "process_pending_domains");
-    for run in 1..=4 {
-        let (code, body) = app.post("/api/v1/jobs/process_pending_domains/run").await;
-        assert_eq!(code, 200, "{body}");
-        assert_eq!(body["outcome"], "failed", "run {run}: {body}");
-        if run < 3 {
-            assert_eq!(receiver.hits.load(Ordering::SeqCst), 0, "alerted after {run} failures");
-        }
-    }
-    // The receiver refused the first delivery (503): the alert arrives on a retry.
-    let alert = receiver.wait_for("job_failing", Duration::from_secs(10)).await;
-    assert!(receiver.hits.load(Ordering::SeqCst) >= 2);
-    assert_eq!(alert["instance"], app.instance().as_str(), "{alert}");
-    assert_eq!(alert["job"], "process_pending_domains", "{alert}");
-    assert_eq!(alert["consecutive_failures"], 3, "{alert}");
-    assert!(
-        alert["message"].as_str().unwrap().contains("injected failure"),
-        "{alert}"
-    );
-    chrono::DateTime::parse_from_rfc3339(alert["at"].as_str().unwrap()).expect("at is RFC 3339");
-
-    let m = scrape(&app).await;
-    let runs = m.value(
-        "domaind_job_runs_total",
-        &[("job", "process_pending_domains"), ("outcome", "failed")],
-    );
-    assert!(runs.unwrap_or(0.0) >= 4.0, "{runs:?}");
-    assert_eq!(
-        m.value("domaind_alerts_total", &[("kind", "job_failing"), ("result", "sent")]),
-        Some(1.0)
-    );
-    assert_eq!(app.stop().await, 0);
-    // Once per streak: the fourth failure did not alert again. Shutdown delivers every queued
-    // alert first, so a duplicate would have arrived by now.
-    assert_eq!(receiver.received("job_failing"), 1);
-    receiver.handle.stop(false).await;
-}
-both_backends!(a_job_failing_n_times_in_a_row_alerts_the_webhook_once);
-
-async fn an_escalation_alerts_the_webhook_before_the_process_exits(db: Db) {
-    // The first delivery is refused, so the alert can only arrive through a retry made while
-    // the service shuts down: the exit waits for it.
-    let receiver = Receiver::start(1);
-    let url = receiver.url.clone();
-    let app = spawn_app_with(db, move |s| {
-        s.alerts.webhook_url = url;
-        s.supervisor.max_restarts = 1;
-        s.retry.max_attempts = 1;
-    })
-    .await;
-    let instance = app.instance();
-    // Names are unique per backend: the fault registry is shared by every test in this binary.
-    let tag = format!("{db:?}").to_lowercase();
-    let names: Vec<String> = (0..3).map(|i| format!("alpha-escalate-{tag}-{i}.test")).collect();
-    for name in &names {
-        panic_on(name, Stage::Async);
-    }
-    app.add_domains(&names).await;
-    // The pass never answers normally (the service shuts down under it), so it is not awaited.
-    let pass = app
-        .client
-        .get(format!("{}/api/v3/dev/process-pending-domains?limit=10", app.address))
-        .send();
-    actix_rt::spawn(async move {
-        let _ = pass.await;
-    });
-    receiver.wait_for_hits(1, Duration::from_secs(15)).await;
-    assert_eq!(app.stop().await, 1, "an escalation exits non-zero");
-    assert_eq!(
-        receiver.received("escalation"),
-        1,
-        "the retried alert was delivered before exit"
-    );
-    let alert = receiver.wait_for("escalation", Duration::ZERO).await;
-    assert_eq!(alert["instance"], instance.as_str(), "{alert}");
-    let message = alert["message"].as_str().unwrap();
-    assert!(message.contains("more than 1 restarts"), "{alert}");
-    assert!(
-        alert.get("job").is_none() && alert.get("consecutive_failures").is_none(),
-        "{alert}"
-    );
-    receiver.handle.stop(false).await;
-}
-both_backends!(an_escalation_alerts_the_webhook_before_the_process_exits);
-
-#[test]
-fn the_alerts_section_is_validated_without_echoing_the_url() {
-    let load = |toml: &str| Settings::from_sources(toml, Vec::new());
-    let s = load("[alerts]\nwebhook_url = \"https://hooks.example/T0/secret\"\n").unwrap();
-    assert_eq!(s.alerts.job_failure_threshold, 3);
-    assert_eq!((s.alerts.timeout_ms, s.alerts.max_attempts), (5000, 5));
-    for bad in ["ftp://hooks.example/x", "hooks.example/secret-path", "http://"] {
-        let err = load(&format!("[alerts]\nwebhook_url = \"{bad}\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("alerts.webhook_url"), "{err}");
-        assert!(
-            !err.contains("secret") && !err.contains("hooks.example"),
-            "URL echoed: {err}"
-        );
-    }
-    let err = load("[alerts]\njob_failure_threshold = 0\n").unwrap_err().to_string();
-    assert!(err.contains("alerts.job_failure_threshold"), "{err}");
-    let env = vec![("DOMAIND_ALERTS__JOB_FAILURE_THRESHOLD".to_string(), "7".to_string())];
-    assert_eq!(Settings::from_sources("", env).unwrap().alerts.job_failure_threshold, 7);
-}

@@ -389,7 +389,7 @@ async fn a_blocked_actor_system_is_escalated_by_the_watchdog() {
     names.push(DomainName::parse("alpha-fault-writer-block-1.test").unwrap());
     store.insert_domains("default", &names).await.unwrap();
 
-    let receiver = crate::observability::Receiver::start(0);
+    let receiver = crate::alerts::Receiver::start(0);
     let dir = std::env::temp_dir().join(format!("domaind_watchdog_{}", std::process::id()));
     let extra = format!(
         "[supervisor]\nping_interval_ms = 200\nliveness_timeout_secs = 4\n[alerts]\nwebhook_url = \"{}\"",

@@ -125,3 +125,38 @@ async fn export_streams_every_row_as_ndjson_and_csv(db: Db) {
     assert_eq!(app.stop().await, 0);
 }
 both_backends!(export_streams_every_row_as_ndjson_and_csv);
+
+/// Both formats are streamed as they are read: `Transfer-Encoding: chunked` and no
+/// `Content-Length` (a buffered body would carry its length), whatever the number of rows.
+async fn the_export_is_sent_chunked_in_both_formats(db: Db) {
+    let app = spawn_app(db).await;
+    let rows: Vec<DomainName> = (0..600)
+        .map(|i| DomainName::parse(&format!("chunk-{i}.test")).unwrap())
+        .collect();
+    app.store.insert_domains("default", &rows).await.unwrap();
+    for (format, content_type, lines) in [("ndjson", "application/x-ndjson", 600), ("csv", "text/csv", 601)] {
+        let response = app
+            .client
+            .get(format!("{}/api/v1/domains/export?format={format}", app.address))
+            .send()
+            .await
+            .expect("GET export");
+        assert_eq!(response.status().as_u16(), 200, "{format}");
+        let headers = response.headers().clone();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            header("transfer-encoding").as_deref(),
+            Some("chunked"),
+            "{format}: {headers:?}"
+        );
+        assert_eq!(header("content-length"), None, "{format}: {headers:?}");
+        assert!(
+            header("content-type").is_some_and(|t| t.starts_with(content_type)),
+            "{format}: {headers:?}"
+        );
+        let text = response.text().await.expect("export body");
+        assert_eq!(text.lines().count(), lines, "{format}");
+    }
+    assert_eq!(app.stop().await, 0);
+}
+both_backends!(the_export_is_sent_chunked_in_both_formats);
