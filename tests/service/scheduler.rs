@@ -73,6 +73,14 @@ async fn jobs_api_lists_pauses_resumes_and_triggers(db: Db) {
     // Paused: nothing is processed on schedule.
     let (code, _) = app.post("/api/v1/jobs/process_pending_domains/pause").await;
     assert_eq!(code, 200);
+    // A run that fired before the pause may still be claiming: pausing stops fires, not a run
+    // in progress. Wait until none is running before adding the row.
+    eventually(Duration::from_secs(10), "no run still in progress", || async {
+        let (_, body) = app.get("/api/v1/jobs/process_pending_domains/runs?limit=5").await;
+        let runs = body["runs"].as_array().cloned().unwrap_or_default();
+        runs.iter().all(|r| r["outcome"] != "running").then_some(())
+    })
+    .await;
     app.add_domains(&["alpha-1.test".to_string()]).await;
     // An absence can only be observed over time: four fire intervals pass with nothing claimed.
     tokio::time::sleep(Duration::from_millis(800)).await;

@@ -28,7 +28,9 @@ async fn two_claimers_never_claim_the_same_row(db: Db) {
                 return ids;
             }
             ids.extend(rows.into_iter().map(|r| r.id));
-            tokio::task::yield_now().await;
+            // SQLite's lock is not fair: a waiter sleeps and retries, and one claimer looping
+            // without a pause can take every row first. Leave the lock free for a moment.
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
     let (ids_a, ids_b) = tokio::join!(run(a.clone(), "a"), run(b.clone(), "b"));
