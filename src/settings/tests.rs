@@ -43,6 +43,19 @@ fn bad_env_value_names_key_value_and_reason() {
 }
 
 #[test]
+fn request_limits_of_zero_are_refused_by_name() {
+    for key in ["max_domains_per_request", "max_body_bytes"] {
+        let err = Settings::from_sources(&format!("[http]\n{key} = 0\n"), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("http.{key}")) && err.contains("at least 1"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn ssrf_keys_cannot_come_from_the_environment() {
     let err = Settings::from_sources("", env(&[("DOMAIND_FETCH__ALLOW_PRIVATE", "true")]))
         .unwrap_err()

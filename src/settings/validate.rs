@@ -36,6 +36,13 @@ impl Settings {
         if self.http.max_dev_limit == 0 {
             return Err(bad("http.max_dev_limit", 0, "must be at least 1"));
         }
+        // Zero would refuse every request with a body rather than configure anything.
+        if self.http.max_domains_per_request == 0 {
+            return Err(bad("http.max_domains_per_request", 0, "must be at least 1"));
+        }
+        if self.http.max_body_bytes == 0 {
+            return Err(bad("http.max_body_bytes", 0, "must be at least 1"));
+        }
         for (i, t) in self.http.tokens.iter().enumerate() {
             if t.token.len() < 16 {
                 return Err(bad(

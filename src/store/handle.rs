@@ -120,6 +120,31 @@ impl ClaimTx {
     }
 }
 
+/// How long SQLite migrations are retried while another process is migrating the same file.
+const SQLITE_MIGRATE_PATIENCE: Duration = Duration::from_secs(15);
+
+/// Applies SQLite's migrations; several processes may start on one new file at once. sqlx takes
+/// no lock on SQLite (it does on PostgreSQL), so two migrators can both see a migration as new:
+/// the second one's statements then fail ("table … already exists", or the database is busy)
+/// and its transaction rolls back with nothing recorded. Such execution errors are retried: by
+/// then the first migrator has recorded the migration, and the retry skips it. Other errors
+/// (a migration changed or missing from this binary) are returned at once.
+async fn migrate_sqlite(writer: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    use sqlx::migrate::MigrateError;
+    let started = std::time::Instant::now();
+    loop {
+        match sqlx::migrate!("./migrations/sqlite").run(writer).await {
+            Err(e @ (MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)))
+                if started.elapsed() < SQLITE_MIGRATE_PATIENCE =>
+            {
+                tracing::warn!(error = %e, "SQLite migration failed, likely racing another process; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens pools for `settings.url` (creating the SQLite file when the URL says `mode=rwc`).
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
@@ -170,7 +195,7 @@ impl Store {
     /// Applies the embedded migrations for this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await?,
+            Pools::Sqlite { writer, .. } => migrate_sqlite(writer).await?,
             Pools::Postgres(pool) => {
                 if let Err(e) = sqlx::migrate!("./migrations/postgres").run(pool).await {
                     if super::adopt_check::python_table_present(pool).await {
