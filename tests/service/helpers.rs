@@ -322,6 +322,21 @@ impl TestApp {
             .await
     }
 
+    /// Starts a dev-endpoint pass without waiting for its answer: for passes the service may
+    /// never answer normally (it shuts down under them).
+    pub fn process_detached(&self, limit: usize) {
+        let pass = self
+            .client
+            .get(format!(
+                "{}/api/v3/dev/process-pending-domains?limit={limit}",
+                self.address
+            ))
+            .send();
+        actix_rt::spawn(async move {
+            let _ = pass.await;
+        });
+    }
+
     pub async fn status(&self) -> Value {
         self.get("/api/v1/status").await.1
     }

@@ -8,19 +8,12 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::{postgres_url, Db, TestDb};
 
-#[actix_web::test]
-async fn concurrent_migrations_on_a_fresh_postgres_database_apply_once() {
-    if postgres_url().is_none() {
-        return;
-    }
-    const INSTANCES: usize = 6;
-    let test_db = TestDb::create(Db::Postgres).await;
-    let dir = std::env::temp_dir().join(format!("domaind_migrate_race_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", test_db.url)).unwrap();
-    // Every process is started before any is waited for, so their migrations overlap.
-    let children: Vec<_> = (0..INSTANCES)
+const APPLIED: &str = "SELECT version, success FROM _sqlx_migrations ORDER BY version";
+
+/// Starts `n` `domaind migrate` with `config`, every process before any is waited for, so their
+/// migrations overlap; asserts that each one succeeded.
+async fn migrate_at_once(config: &std::path::Path, n: usize) {
+    let children: Vec<_> = (0..n)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_domaind"))
                 .args(["--config", config.to_str().unwrap(), "migrate"])
@@ -46,6 +39,33 @@ async fn concurrent_migrations_on_a_fresh_postgres_database_apply_once() {
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "migrations applied");
     }
+}
+
+/// One successful `_sqlx_migrations` row per migration file of `backend`.
+fn assert_each_migration_applied_once(applied: &[(i64, bool)], backend: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+        .count();
+    assert_eq!(applied.len(), files, "one row per migration: {applied:?}");
+    assert!(applied.iter().all(|(_, ok)| *ok), "{applied:?}");
+}
+
+#[actix_web::test]
+async fn concurrent_migrations_on_a_fresh_postgres_database_apply_once() {
+    if postgres_url().is_none() {
+        return;
+    }
+    const INSTANCES: usize = 6;
+    let test_db = TestDb::create(Db::Postgres).await;
+    let dir = std::env::temp_dir().join(format!("domaind_migrate_race_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", test_db.url)).unwrap();
+    migrate_at_once(&config, INSTANCES).await;
 
     // Each migration recorded once, successfully, and the tables are there.
     let store = test_db.store().await;
@@ -53,16 +73,8 @@ async fn concurrent_migrations_on_a_fresh_postgres_database_apply_once() {
         use sqlx::Connection;
         sqlx::PgConnection::connect(&test_db.url).await.unwrap()
     };
-    let applied: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
-        .count();
-    assert_eq!(applied.len(), files, "one row per migration: {applied:?}");
-    assert!(applied.iter().all(|(_, ok)| *ok), "{applied:?}");
+    let applied: Vec<(i64, bool)> = sqlx::query_as(APPLIED).fetch_all(&mut conn).await.unwrap();
+    assert_each_migration_applied_once(&applied, "postgres");
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
     )
@@ -106,45 +118,13 @@ async fn concurrent_migrations_on_a_fresh_sqlite_file_all_succeed() {
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let config = dir.join("config.toml");
     std::fs::write(&config, format!("[database]\nurl = \"{url}\"\n")).unwrap();
-    let children: Vec<_> = (0..INSTANCES)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_domaind"))
-                .args(["--config", config.to_str().unwrap(), "migrate"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start domaind migrate")
-        })
-        .collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        children
-            .into_iter()
-            .map(|c| c.wait_with_output().expect("domaind migrate"))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
-    for (i, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "migrate #{i} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    migrate_at_once(&config, INSTANCES).await;
     let mut conn = {
         use sqlx::Connection;
         sqlx::SqliteConnection::connect(&url).await.unwrap()
     };
-    let applied: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
-        .count();
-    assert_eq!(applied.len(), files, "one row per migration: {applied:?}");
-    assert!(applied.iter().all(|(_, ok)| *ok), "{applied:?}");
+    let applied: Vec<(i64, bool)> = sqlx::query_as(APPLIED).fetch_all(&mut conn).await.unwrap();
+    assert_each_migration_applied_once(&applied, "sqlite");
     {
         use sqlx::Connection;
         conn.close().await.unwrap();

@@ -183,13 +183,7 @@ async fn too_many_stuck_parsers_escalate_and_the_service_exits_non_zero() {
     }
     app.add_domains(&names).await;
     // Both threads stuck at once: one more than the cap allows.
-    let pass = app
-        .client
-        .get(format!("{}/api/v3/dev/process-pending-domains?limit=10", app.address))
-        .send();
-    actix_rt::spawn(async move {
-        let _ = pass.await;
-    });
+    app.process_detached(10);
     // Escalated, or already shut down by the escalation (HTTP stops last, and may be gone
     // before a poll sees the flag): the exit code below tells which.
     eventually(std::time::Duration::from_secs(10), "escalation", || async {
