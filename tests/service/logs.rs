@@ -121,6 +121,22 @@ async fn wait_for_lines(log: &Path, messages: &[&str]) {
     .await
 }
 
+/// `domaind add NAMES` with `config`, which must succeed.
+async fn add(config: &str, names: &[&str]) {
+    let mut args = vec!["add"];
+    args.extend_from_slice(names);
+    let out = domaind(with_config(config, &args), vec![]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Serves `config` with `format` logs filtered by `filter` into `log` until every one of
+/// `messages` is logged, stops it, and returns the log.
+async fn log_until(config: &str, format: &str, filter: &str, log: &Path, messages: &[&str]) -> String {
+    let child = serve_with_format(config, format, filter, log, None);
+    wait_for_lines(log, messages).await;
+    stop_logging(child, log).await
+}
+
 /// `serve --log-format json` writes one JSON object per line; with `RUST_LOG=domaind=debug` each
 /// domain's lines carry its `domain` span and each job run's result its `job_run` span, and a
 /// `warn` filter silences the info and debug lines.
@@ -130,13 +146,11 @@ async fn json_logs_have_one_span_per_domain_and_per_job_run() {
     let dir = test_dir("logs_json");
     let config = log_config(&dir, &fixture, "");
     let cfg = |rest: &[&str]| with_config(&config, rest);
-    let out = domaind(cfg(&["add", "alpha-log.test", "notfound-log.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    add(&config, &["alpha-log.test", "notfound-log.test"]).await;
 
     let log = dir.join("debug.log");
-    let child = serve_with_format(&config, "json", "domaind=debug,sqlx=warn", &log, None);
-    wait_for_lines(&log, &["page extracted", "attempt failed", "job run succeeded"]).await;
-    let text = stop_logging(child, &log).await;
+    let events = ["page extracted", "attempt failed", "job run succeeded"];
+    let text = log_until(&config, "json", "domaind=debug,sqlx=warn", &log, &events).await;
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
@@ -160,8 +174,7 @@ async fn json_logs_have_one_span_per_domain_and_per_job_run() {
     );
 
     // `warn`: the same work (a new domain, processed) leaves no info or debug line.
-    let out = domaind(cfg(&["add", "charlie-log.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    add(&config, &["charlie-log.test"]).await;
     let log = dir.join("warn.log");
     let child = serve_with_format(&config, "json", "warn", &log, None);
     eventually(Duration::from_secs(30), "the new domain processed", || async {
@@ -189,14 +202,11 @@ async fn text_logs_show_the_domain_and_job_run_spans_inline() {
     let fixture = fixtures::start();
     let dir = test_dir("logs_text");
     let config = log_config(&dir, &fixture, "");
-    let cfg = |rest: &[&str]| with_config(&config, rest);
-    let out = domaind(cfg(&["add", "alpha-text.test", "notfound-text.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    add(&config, &["alpha-text.test", "notfound-text.test"]).await;
 
     let log = dir.join("text.log");
-    let child = serve_with_format(&config, "text", "domaind=debug,sqlx=warn", &log, None);
-    wait_for_lines(&log, &["page extracted", "attempt failed", "job run succeeded"]).await;
-    let text = stop_logging(child, &log).await;
+    let events = ["page extracted", "attempt failed", "job run succeeded"];
+    let text = log_until(&config, "text", "domaind=debug,sqlx=warn", &log, &events).await;
     assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
     assert!(
         text.lines().all(|l| serde_json::from_str::<Value>(l).is_err()),
@@ -227,12 +237,10 @@ async fn text_logs_show_the_domain_and_job_run_spans_inline() {
     assert!(span_at < extracted.find("page extracted").unwrap(), "{extracted}");
 
     // The same kind of event as JSON: the fields move under `span`, nothing inline.
-    let out = domaind(cfg(&["add", "bravo-text.test"]), vec![]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    add(&config, &["bravo-text.test"]).await;
     let log = dir.join("json.log");
-    let child = serve_with_format(&config, "json", "domaind=debug,sqlx=warn", &log, None);
-    wait_for_lines(&log, &["bravo-text.test", "page extracted"]).await;
-    let json = stop_logging(child, &log).await;
+    let events = ["bravo-text.test", "page extracted"];
+    let json = log_until(&config, "json", "domaind=debug,sqlx=warn", &log, &events).await;
     let event = json
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
